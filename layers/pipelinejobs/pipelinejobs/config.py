@@ -1,0 +1,52 @@
+"""Settings, read from the environment each time they are needed.
+
+Reading per call (it costs microseconds) keeps tests, the local stack and
+Lambda honest: whatever the environment says is what is used.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .errors import ConfigurationError
+
+#: Jobs are spread over this many index partitions so no GSI key is hot.
+INDEX_SHARDS = 8
+
+#: Largest ``data`` accepted with one event, as compact UTF-8 JSON.
+#: 32 KiB holds any real callback body (an Agave job record or an AWS Batch
+#: state-change event is 2-10 KiB), keeps a transactional event write under
+#: ~70 WCU, stays far below DynamoDB's 400 KB item limit, and leaves room in
+#: the 256 KB EventBridge/Step Functions payloads that carry event summaries.
+MAX_DATA_BYTES = 32 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    table: str
+    endpoint_url: str | None = None
+    region: str | None = None
+    api_url: str | None = None
+    token_secret: str | None = None
+    token_secret_name: str | None = None
+    token_ttl_hours: int = 72
+    #: Optimistic-locking attempts per event before ConcurrencyConflict.
+    max_write_attempts: int = 30
+
+    @classmethod
+    def from_env(cls) -> Config:
+        env = os.environ
+        table = env.get("PIPELINEJOBS_TABLE")
+        if not table:
+            raise ConfigurationError("PIPELINEJOBS_TABLE is not set: name the DynamoDB table to use")
+        return cls(
+            table=table,
+            endpoint_url=env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            api_url=(env.get("PIPELINEJOBS_API_URL") or "").rstrip("/") or None,
+            token_secret=env.get("PIPELINEJOBS_TOKEN_SECRET") or None,
+            token_secret_name=env.get("PIPELINEJOBS_TOKEN_SECRET_NAME") or None,
+            token_ttl_hours=int(env.get("PIPELINEJOBS_TOKEN_TTL_HOURS", "72")),
+            max_write_attempts=int(env.get("PIPELINEJOBS_MAX_WRITE_ATTEMPTS", "30")),
+        )

@@ -1,0 +1,135 @@
+"""Every error pipelinejobs raises, in one place.
+
+Front doors map these to answers (HTTP status codes, SQS retries, Step Functions
+error types), so each error carries what a caller needs to act on it and nothing
+they must not see (no tokens, no stack traces).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class PipelineJobsError(Exception):
+    """Base class: anything pipelinejobs raises on purpose."""
+
+    #: HTTP status a front door should answer with.
+    status_code = 500
+
+    def to_dict(self) -> dict:
+        """The error as a caller-safe JSON body."""
+        return {"error": type(self).__name__, "message": str(self)}
+
+
+class ConfigurationError(PipelineJobsError):
+    """A required setting (table name, token secret, ...) is missing or wrong."""
+
+
+class InvalidEvent(PipelineJobsError):
+    """The message is not a valid PipelineJobEvent. Nothing was written.
+
+    ``errors`` lists ``{"field", "problem"}`` pairs so the sender can fix every
+    fault at once rather than one per round trip.
+    """
+
+    status_code = 400
+
+    def __init__(self, errors: Sequence[dict[str, str]]):
+        self.errors = list(errors)
+        super().__init__("; ".join(f"{e['field']}: {e['problem']}" for e in self.errors))
+
+    @classmethod
+    def single(cls, field: str, problem: str) -> InvalidEvent:
+        return cls([{"field": field, "problem": problem}])
+
+    @property
+    def field(self) -> str:
+        """The first field at fault (most callers only need one)."""
+        return self.errors[0]["field"]
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "errors": self.errors}
+
+
+class PayloadTooLarge(InvalidEvent):
+    """The event's ``data`` (or a callback body) exceeds the size limit."""
+
+    status_code = 413
+
+
+class InvalidTransition(PipelineJobsError):
+    """The event is not allowed from the job's current state.
+
+    The refusal is recorded in the job's history (marked rejected, with this
+    message as its reason) but the job's state does not change.
+    """
+
+    status_code = 409
+
+    def __init__(self, uuid: str, state: str, event: str, allowed: Iterable[str], hint: str = ""):
+        self.uuid, self.state, self.event = uuid, state, event
+        self.allowed = sorted(allowed)
+        #: Sequence number of the history entry recording this refusal (None if not recorded,
+        #: e.g. the same event id was already refused in this state).
+        self.recorded_seq: int | None = None
+        message = (
+            f"job {uuid} is {state}: event '{event}' is not allowed from {state}; "
+            f"allowed events: {', '.join(self.allowed) or 'none'}"
+        )
+        super().__init__(f"{message}. {hint}" if hint else message)
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "state": self.state, "event": self.event, "allowed": self.allowed}
+
+
+class Unauthorized(PipelineJobsError):
+    """Missing, malformed, forged, expired or other-job token.
+
+    The message is the same whether or not the job exists, so a caller without
+    a valid token learns nothing about which jobs exist.
+    """
+
+    status_code = 401
+
+
+class Forbidden(Unauthorized):
+    """A valid job token, used for an event only an admin may send."""
+
+    status_code = 403
+
+
+class JobNotFound(PipelineJobsError):
+    status_code = 404
+
+    def __init__(self, uuid: str):
+        self.uuid = uuid
+        super().__init__(f"job {uuid} not found")
+
+
+class PipelineNotFound(PipelineJobsError):
+    status_code = 404
+
+    def __init__(self, uuid: str, reason: str = "not found"):
+        self.uuid = uuid
+        super().__init__(f"pipeline {uuid} {reason}")
+
+
+class ConcurrencyConflict(PipelineJobsError):
+    """Optimistic-locking retries ran out under contention. Safe to retry later."""
+
+    status_code = 503
+
+
+class WaitTimeout(PipelineJobsError, TimeoutError):
+    """:func:`pipelinejobs.wait` gave up before the job reached a wanted state."""
+
+    status_code = 504
+
+
+class WriteConflict(PipelineJobsError):
+    """Internal: a conditional write lost a race (another event moved the job first).
+
+    The store's flow re-reads the job and tries again; callers only ever see
+    ConcurrencyConflict, once the bounded retries are spent."""
+
+    status_code = 503

@@ -1,0 +1,190 @@
+"""The SDK: ``PipelineJob(...).setup().run().update({...}).finish()``.
+
+It follows the original PipelineJobs client: a job is named by its pipeline,
+its data and its parents (so ``setup`` is get-or-create), every verb takes
+optional ``data`` and returns the job so calls chain, and the properties a job
+runner needs (``token``, ``callback``, ``path``) are at hand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Self
+
+from . import fsm, identity, tokens
+from .config import Config
+from .errors import InvalidTransition, WaitTimeout
+from .records import HistoryEntry, JobRecord, JobSummary, Outcome, now_iso
+from .service import get_store, handle_event
+
+#: Sends one PipelineJobEvent message and returns its outcome.
+Transport = Callable[[dict[str, Any]], Outcome]
+
+
+class PipelineJob:
+    def __init__(self, pipeline_uuid: str, data: dict[str, Any] | None = None, *,
+                 parents: Iterable[str] | None = None, callback_url: str | None = None,
+                 config: Config | None = None, transport: Transport | None = None):
+        """A job of ``pipeline_uuid``; ``callback_url`` is POSTed when it ends.
+
+        ``transport`` sends events; the default acts on the table directly.
+        """
+        self.pipeline_uuid = pipeline_uuid
+        self.data = dict(data or {})
+        self.parents = sorted(parents or [])
+        self.callback_url = callback_url
+        self.uuid = identity.job_uuid(pipeline_uuid, self.data, self.parents)
+        self._config = config
+        self._transport = transport or self._direct
+        self._record: JobRecord | None = None
+
+    @classmethod
+    def _from_record(cls, record: JobRecord, config: Config | None = None) -> Self:
+        job = cls(record.pipeline_uuid, record.data, parents=record.parents, callback_url=record.callback_url,
+                  config=config)
+        job._record = record
+        return job
+
+    def __repr__(self) -> str:
+        state = self._record.state if self._record else "?"
+        return f"PipelineJob(uuid={self.uuid!r}, pipeline_uuid={self.pipeline_uuid!r}, state={state!r})"
+
+    # ---- plumbing ---------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        return self._config or Config.from_env()
+
+    def _direct(self, message: dict[str, Any]) -> Outcome:
+        return handle_event(message, trusted=True, source="sdk", config=self.config)
+
+    def _send(self, event: str, data: dict[str, Any] | None = None) -> Self:
+        message = {"uuid": self.uuid, "event": event, "data": data or {}}
+        if self._transport != self._direct:
+            message["token"] = self.token
+        outcome = self._transport(message)
+        if self._record is not None:
+            self._record = replace(self._record, state=outcome.state, last_event=outcome.event,
+                                   version=max(self._record.version, outcome.seq))
+        return self
+
+    def refresh(self) -> Self:
+        self._record = get_store(self.config).get_job(self.uuid)
+        return self
+
+    @property
+    def record(self) -> JobRecord:
+        if self._record is None:
+            self.refresh()
+        return self._record
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    def setup(self, data: dict[str, Any] | None = None) -> Self:
+        """Create the job (state CREATED) or, if it exists, load it. ``data`` goes with the create event."""
+        from .pipelines import active_pipeline
+
+        active_pipeline(self.pipeline_uuid, config=self.config)
+        now = now_iso()
+        record = JobRecord(
+            uuid=self.uuid, pipeline_uuid=self.pipeline_uuid, state="CREATED", last_event="create",
+            created=now, updated=now, path=self.path, data=self.data, parents=self.parents,
+            callback_url=self.callback_url,
+        )
+        entry = HistoryEntry(seq=1, date=now, name="create", data=data or {}, state="CREATED", source="sdk")
+        if get_store(self.config).insert_job(record, entry):
+            self._record = replace(record, version=1)
+        else:
+            self.refresh()
+        return self
+
+    def cancel(self) -> None:
+        """Delete a job that never ran. A job that has run is kept: send it ``fail``."""
+        record = self.refresh().record
+        if record.state != "CREATED" or record.started:
+            raise InvalidTransition(self.uuid, record.state, "cancel", fsm.allowed_events(record.state),
+                                    hint="Only a job that never ran can be cancelled; send 'fail' to stop it")
+        get_store(self.config).delete_job(record)
+        self._record = None
+
+    # ---- properties -------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        return self.record.state
+
+    status = state
+
+    @property
+    def last_event(self) -> str:
+        return self.record.last_event
+
+    @property
+    def history(self) -> list[HistoryEntry]:
+        """Every history entry, oldest first (refused events included, ``applied=False``)."""
+        return list(get_store(self.config).iter_history(self.uuid))
+
+    @property
+    def token(self) -> str:
+        """This job's token (valid 71-72 hours from now); send it with every event."""
+        return tokens.job_token(tokens.secret(self.config), self.uuid)
+
+    @property
+    def path(self) -> str:
+        return identity.job_path(self.pipeline_uuid, self.uuid)
+
+    @property
+    def callback(self) -> str:
+        """The webhook URL a job runner calls, with ``${STATUS}`` where its status goes."""
+        base = self.config.api_url or "${PIPELINEJOBS_API_URL}"
+        return f"{base}/jobs/{self.uuid}/events?token={self.token}&status=${{STATUS}}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.record.to_dict()
+
+
+def _verb(event: str) -> Callable[..., PipelineJob]:
+    def send(self: PipelineJob, data: dict[str, Any] | None = None) -> PipelineJob:
+        return self._send(event, data)
+
+    send.__name__ = send.__qualname__ = event
+    send.__doc__ = f"Send the '{event}' event (optional ``data`` is kept in the history); returns the job."
+    return send
+
+
+# One method per event (run, update, resource, fail, finish, index, indexed, validate,
+# validated, reject, finalize, retire, reset, ready): the FSM table is the single list.
+for _event in fsm.EVENTS:
+    if _event != "create":
+        setattr(PipelineJob, _event, _verb(_event))
+
+
+def get_job(uuid: str, *, config: Config | None = None) -> PipelineJob:
+    return PipelineJob._from_record(get_store(config).get_job(uuid), config)
+
+
+def list_jobs(pipeline_uuid: str | None = None, state: str | None = None, since: datetime | str | None = None,
+              *, config: Config | None = None) -> list[JobSummary]:
+    """Jobs newest first, optionally of one pipeline, in one state, created since a time."""
+    if isinstance(since, datetime):
+        since = since.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return get_store(config).list_jobs(pipeline_uuid, state, since)
+
+
+def wait(uuid: str, states: Iterable[str] | str = fsm.TERMINAL_STATES | {"FINISHED"}, timeout: float = 300,
+         *, poll: float = 1.0, config: Config | None = None) -> PipelineJob:
+    """Block until the job is in one of ``states`` (like scitq's join); WaitTimeout after ``timeout`` s."""
+    wanted = {states} if isinstance(states, str) else set(states)
+    deadline = time.monotonic() + timeout
+    delay = min(poll, 0.1)
+    while True:
+        job = get_job(uuid, config=config)
+        if job.state in wanted:
+            return job
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"job {uuid} is {job.state}, not {'/'.join(sorted(wanted))}, after {timeout} s")
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, poll)

@@ -1,0 +1,104 @@
+"""Plain data returned by the store: what a job, a history entry and an
+applied event look like to callers, independent of how they are stored."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def now_iso() -> str:
+    """UTC timestamp with milliseconds; sorts lexically in time order."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class JobRecord:
+    uuid: str
+    pipeline_uuid: str
+    state: str
+    last_event: str
+    created: str
+    updated: str
+    path: str
+    data: dict[str, Any] = field(default_factory=dict)
+    parents: list[str] = field(default_factory=list)
+    started: str | None = None
+    #: Number of history entries, applied or rejected; also the optimistic-lock version.
+    version: int = 0
+    rejections: int = 0
+    callback_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    seq: int
+    date: str
+    name: str
+    data: dict[str, Any]
+    state: str
+    applied: bool = True
+    id: str | None = None
+    reason: str | None = None
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    entries: list[HistoryEntry]
+    #: Pass back as ``after`` to get the next page; None when there is none.
+    next_cursor: int | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of handling one event. A duplicate returns the first result."""
+
+    uuid: str
+    event: str
+    state: str
+    previous_state: str
+    seq: int
+    applied: bool = True
+    duplicate: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PipelineRecord:
+    uuid: str
+    name: str
+    description: str = ""
+    components: list[Any] = field(default_factory=list)
+    task: dict[str, Any] | None = None
+    active: bool = True
+    created: str = ""
+    updated: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """A job as the listing indexes hold it: enough for a `stat` table."""
+
+    uuid: str
+    pipeline_uuid: str
+    state: str
+    last_event: str
+    created: str
+    updated: str
+    started: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

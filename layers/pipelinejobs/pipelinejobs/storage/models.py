@@ -1,0 +1,172 @@
+"""PynamoDB models of the single pipelinejobs table.
+
+One table holds every item type, keyed ``pk``/``sk``:
+
+| item | pk | sk |
+| --- | --- | --- |
+| job | ``JOB#<uuid>`` | ``JOB`` |
+| history entry | ``JOB#<uuid>`` | ``EV#<seq, 12 digits>`` |
+| idempotency marker | ``JOB#<uuid>`` | ``ID#<event id>`` (applied) or ``RJ#<state>#<event id>`` (refused) |
+| pipeline | ``PIPELINE#<uuid>`` | ``PIPELINE`` |
+
+A job's history lives beside it in the same partition, never inside it, so the
+job item stays the same size however long the history grows. Two GSIs list
+jobs without a Scan; their hash keys carry a shard number so no key is hot:
+
+* ``pipeline-jobs``: ``gsi1pk = P#<pipeline>#<shard>``
+* ``catalog``: ``gsi2pk = J#<shard>`` for jobs, ``PIPELINES`` for pipelines
+
+Both sort on ``gsi_sk = <state>#<created>#<uuid>`` (pipelines: ``<name>#<uuid>``),
+so "jobs in state S", "created since T" and "of pipeline P" are key conditions.
+The index definitions here must match ``template.yaml``; a unit test checks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+from pynamodb.models import Model
+
+JOB_SK = "JOB"
+PIPELINE_SK = "PIPELINE"
+PIPELINES_KEY = "PIPELINES"
+#: Non-key attributes copied into both indexes: what a `stat` table shows.
+INDEX_ATTRIBUTES = ["uuid", "pipeline_uuid", "state", "last_event", "created", "updated", "started", "name"]
+
+
+def job_pk(uuid: str) -> str:
+    return f"JOB#{uuid}"
+
+
+def event_sk(seq: int) -> str:
+    return f"EV#{seq:012d}"
+
+
+def marker_sk(event_id: str) -> str:
+    return f"ID#{event_id}"
+
+
+def rejection_sk(state: str, event_id: str) -> str:
+    return f"RJ#{state}#{event_id}"
+
+
+def pipeline_pk(uuid: str) -> str:
+    return f"PIPELINE#{uuid}"
+
+
+def gsi_sk(state: str, created: str, uuid: str) -> str:
+    return f"{state}#{created}#{uuid}"
+
+
+@dataclass(frozen=True)
+class Models:
+    job: type[Model]
+    event: type[Model]
+    marker: type[Model]
+    pipeline: type[Model]
+
+
+@cache
+def bind(table: str, host: str | None, region: str | None) -> Models:
+    """Model classes bound to one table and endpoint.
+
+    Built per binding (and cached) rather than configured globally, because
+    PynamoDB keeps table name and connection on the class: tests, the local
+    stack and Lambda each get classes of their own that cannot leak into others.
+    """
+
+    def make_meta() -> type:
+        # host is set for tests and the local stack; in Lambda it is None (the real endpoint).
+        settings = {"table_name": table, "host": host, "region": region or "us-east-1", "max_retry_attempts": 5}
+        return type("Meta", (), settings)
+
+    class PipelineJobsIndex(GlobalSecondaryIndex):
+        class Meta:
+            projection = IncludeProjection(INDEX_ATTRIBUTES)
+
+    class PipelineJobsIndexByPipeline(PipelineJobsIndex):
+        class Meta(PipelineJobsIndex.Meta):
+            index_name = "pipeline-jobs"
+
+        gsi1pk = UnicodeAttribute(hash_key=True)
+        gsi_sk = UnicodeAttribute(range_key=True)
+
+    class CatalogIndex(PipelineJobsIndex):
+        class Meta(PipelineJobsIndex.Meta):
+            index_name = "catalog"
+
+        gsi2pk = UnicodeAttribute(hash_key=True)
+        gsi_sk = UnicodeAttribute(range_key=True)
+
+    class Keyed(Model):
+        Meta = make_meta()
+        pk = UnicodeAttribute(hash_key=True)
+        sk = UnicodeAttribute(range_key=True)
+
+    class JobItem(Keyed):
+        Meta = make_meta()
+        uuid = UnicodeAttribute()
+        pipeline_uuid = UnicodeAttribute()
+        state = UnicodeAttribute()
+        last_event = UnicodeAttribute()
+        created = UnicodeAttribute()
+        updated = UnicodeAttribute()
+        started = UnicodeAttribute(null=True)
+        path = UnicodeAttribute()
+        data = JSONAttribute(default=dict)
+        parents = ListAttribute(of=UnicodeAttribute, default=list)
+        callback_url = UnicodeAttribute(null=True)
+        rejections = NumberAttribute(default=0)
+        version = VersionAttribute()
+        gsi1pk = UnicodeAttribute()
+        gsi2pk = UnicodeAttribute()
+        gsi_sk = UnicodeAttribute()
+        by_pipeline = PipelineJobsIndexByPipeline()
+        catalog = CatalogIndex()
+
+    class EventItem(Keyed):
+        Meta = make_meta()
+        seq = NumberAttribute()
+        date = UnicodeAttribute()
+        name = UnicodeAttribute()
+        data = JSONAttribute(default=dict)
+        state = UnicodeAttribute()
+        applied = BooleanAttribute(default=True)
+        event_id = UnicodeAttribute(null=True)
+        reason = UnicodeAttribute(null=True)
+        source = UnicodeAttribute(null=True)
+
+    class MarkerItem(Keyed):
+        """Remembers an event id and the outcome it produced (see records.Outcome)."""
+
+        Meta = make_meta()
+        seq = NumberAttribute()
+        name = UnicodeAttribute()
+        state = UnicodeAttribute()
+        previous_state = UnicodeAttribute()
+
+    class PipelineItem(Keyed):
+        Meta = make_meta()
+        uuid = UnicodeAttribute()
+        name = UnicodeAttribute()
+        description = UnicodeAttribute(default="")
+        components = JSONAttribute(default=list)
+        task = JSONAttribute(null=True)
+        active = BooleanAttribute(default=True)
+        created = UnicodeAttribute()
+        updated = UnicodeAttribute()
+        gsi2pk = UnicodeAttribute(default=PIPELINES_KEY)
+        gsi_sk = UnicodeAttribute()
+        catalog = CatalogIndex()
+
+    return Models(job=JobItem, event=EventItem, marker=MarkerItem, pipeline=PipelineItem)
