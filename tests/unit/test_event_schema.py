@@ -1,0 +1,91 @@
+"""PipelineJobEvent validation: every fault is named by field, nothing slips through."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from pipelinejobs.config import MAX_DATA_BYTES
+from pipelinejobs.errors import InvalidEvent, PayloadTooLarge
+from pipelinejobs.events import content_id, parse_event, schema
+
+UUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+TOKEN = "0123456789abcdef"
+
+
+def fields(exc: InvalidEvent) -> set[str]:
+    return {e["field"] for e in exc.errors}
+
+
+def test_schema_file_is_a_valid_2020_12_schema():
+    Draft202012Validator.check_schema(schema())
+    assert schema()["additionalProperties"] is False
+
+
+def test_valid_event_is_normalised():
+    event = parse_event({"uuid": UUID, "event": "run", "data": {"a": [1, 2]}, "token": TOKEN, "id": "cb-1"})
+    assert (event.uuid, event.event, event.data, event.token, event.id) == (UUID, "run", {"a": [1, 2]}, TOKEN, "cb-1")
+
+
+def test_name_is_an_alias_of_event_and_data_defaults_to_empty():
+    event = parse_event({"uuid": UUID, "name": "update"})
+    assert event.event == "update" and event.data == {} and event.id is None
+
+
+@pytest.mark.parametrize(
+    ("message", "field", "problem"),
+    [
+        ({"event": "run"}, "uuid", "is required"),
+        ({"uuid": UUID}, "event", "is required"),
+        ({"uuid": UUID, "event": "run", "name": "run"}, "event", "not both"),
+        ({"uuid": UUID, "event": "explode"}, "event", "is not one of"),
+        ({"uuid": UUID, "event": "run", "colour": "red"}, "colour", "not a PipelineJobEvent field"),
+        ({"uuid": "../../etc/passwd", "event": "run"}, "uuid", "lowercase, hyphenated uuid"),
+        ({"uuid": UUID.upper(), "event": "run"}, "uuid", "lowercase, hyphenated uuid"),
+        ({"uuid": UUID, "event": "run", "token": "XYZ"}, "token", "lowercase hex"),
+        ({"uuid": UUID, "event": "run", "data": [1, 2]}, "data", "not of type 'object'"),
+        ({"uuid": UUID, "event": "run", "id": "a b"}, "id", "1-128 characters"),
+        ({"uuid": 7, "event": "run"}, "uuid", "not of type 'string'"),
+    ],
+)
+def test_each_fault_names_its_field(message: dict, field: str, problem: str):
+    with pytest.raises(InvalidEvent) as bad:
+        parse_event(message)
+    assert field in fields(bad.value)
+    assert any(problem in e["problem"] for e in bad.value.errors if e["field"] == field), bad.value.errors
+    assert bad.value.status_code == 400
+
+
+def test_all_faults_are_reported_at_once():
+    with pytest.raises(InvalidEvent) as bad:
+        parse_event({"uuid": "nope", "event": "explode", "extra": 1})
+    assert fields(bad.value) == {"uuid", "event", "extra"}
+
+
+@pytest.mark.parametrize("message", [None, [], "run", 42])
+def test_non_object_message_is_refused(message):
+    with pytest.raises(InvalidEvent) as bad:
+        parse_event(message)
+    assert bad.value.field == "(message)"
+
+
+def test_data_over_the_size_limit_is_413():
+    data = {"blob": "x" * MAX_DATA_BYTES}
+    with pytest.raises(PayloadTooLarge) as big:
+        parse_event({"uuid": UUID, "event": "update", "data": data})
+    assert big.value.field == "data" and big.value.status_code == 413
+    assert str(MAX_DATA_BYTES) in big.value.errors[0]["problem"]
+
+
+def test_data_at_the_size_limit_is_accepted():
+    padding = MAX_DATA_BYTES - len(json.dumps({"blob": ""}, separators=(",", ":")))
+    assert parse_event({"uuid": UUID, "event": "update", "data": {"blob": "x" * padding}}).data
+
+
+def test_content_id_is_stable_and_content_sensitive():
+    assert content_id(UUID, "run", {"a": 1, "b": 2}) == content_id(UUID, "run", {"b": 2, "a": 1})
+    assert content_id(UUID, "run", {"a": 1}) != content_id(UUID, "run", {"a": 2})
+    assert content_id(UUID, "run", {}) != content_id(UUID, "finish", {})
+    parse_event({"uuid": UUID, "event": "run", "id": content_id(UUID, "run", {})})  # ids fit the schema
