@@ -1,0 +1,1 @@
+"""Running pipelinejobs on one machine: helpers for the embedded stack, tests and benchmarks."""
