@@ -36,6 +36,9 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    """One event in a job's history. ``state`` is the job's state after it (unchanged when
+    ``applied`` is False: a refused event, kept with its ``reason``)."""
+
     seq: int
     date: str
     name: str
