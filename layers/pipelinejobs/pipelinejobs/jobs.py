@@ -172,14 +172,22 @@ def list_jobs(pipeline_uuid: str | None = None, state: str | None = None, since:
     return get_store(config).list_jobs(pipeline_uuid, state, since)
 
 
-def wait(uuid: str, states: Iterable[str] | str = fsm.TERMINAL_STATES | {"FINISHED"}, timeout: float = 300,
-         *, poll: float = 1.0, config: Config | None = None) -> PipelineJob:
-    """Block until the job is in one of ``states`` (like scitq's join); WaitTimeout after ``timeout`` s."""
+#: What ``wait`` waits for by default: a state the job will not leave on its own.
+END_STATES = fsm.TERMINAL_STATES | {"FINISHED"}
+
+
+def wait(uuid: str, states: Iterable[str] | str = END_STATES, timeout: float = 300, *, poll: float = 1.0,
+         on_poll: Callable[[PipelineJob], None] | None = None, config: Config | None = None) -> PipelineJob:
+    """Block until the job is in one of ``states`` (like scitq's join); WaitTimeout after ``timeout`` s.
+
+    ``on_poll`` sees the job at every read, e.g. to show progress."""
     wanted = {states} if isinstance(states, str) else set(states)
     deadline = time.monotonic() + timeout
     delay = min(poll, 0.1)
     while True:
         job = get_job(uuid, config=config)
+        if on_poll:
+            on_poll(job)
         if job.state in wanted:
             return job
         if time.monotonic() >= deadline:
