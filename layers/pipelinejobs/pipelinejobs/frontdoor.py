@@ -1,0 +1,46 @@
+"""What every front door does around :func:`pipelinejobs.handle_event`.
+
+The webhook, direct invokes, SQS and EventBridge all apply events here, so each
+counts and logs the same way, and each turns an error into the same caller-safe
+answer: a status code and the error's own ``to_dict()``, or, for anything
+unexpected, a bare 500 whose body says nothing about the internals (the stack
+trace goes to the log, never to the caller).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import observability
+from .errors import ConcurrencyConflict, PipelineJobsError
+from .records import Outcome
+from .service import handle_event
+
+INTERNAL_ERROR = {"error": "InternalError", "message": "internal error; the request id is in the function's logs"}
+
+
+def apply(message: Any, *, source: str, trusted: bool = False) -> Outcome:
+    """Apply one PipelineJobEvent as ``handle_event`` does, logging and counting the result."""
+    uuid = message.get("uuid") if isinstance(message, dict) else None
+    event = (message.get("event") or message.get("name")) if isinstance(message, dict) else None
+    observability.correlate(uuid)
+    log = observability.logger()
+    try:
+        outcome = handle_event(message, trusted=trusted, source=source)
+    except PipelineJobsError as exc:
+        observability.count_rejected(event, type(exc).__name__, source)
+        level = log.error if exc.status_code >= 500 else log.warning
+        level("event refused", extra={"event": event, "source": source, "status": exc.status_code,
+                                      "error": exc.to_dict()})
+        raise
+    observability.count_applied(outcome.event, source)
+    log.info("event applied", extra={"source": source, **outcome.to_dict()})
+    return outcome
+
+
+def error_answer(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """The status code and body to answer ``exc`` with; unexpected errors are logged with their trace."""
+    if isinstance(exc, ConcurrencyConflict) or (isinstance(exc, PipelineJobsError) and exc.status_code < 500):
+        return exc.status_code, exc.to_dict()
+    observability.logger().exception("unexpected error")
+    return 500, dict(INTERNAL_ERROR)

@@ -1,0 +1,62 @@
+"""The events function: PipelineJobEvents that do not come over HTTP.
+
+One function takes three shapes, told apart by their form:
+
+* an SQS batch (``Records`` from ``aws:sqs``): see :mod:`.sqs`;
+* an EventBridge "Batch Job State Change" or "ECS Task State Change": see
+  :mod:`.aws_events`. These come from AWS services through EventBridge rules,
+  so they are trusted (no job token); an IAM principal allowed to invoke this
+  function could forge one, so grant ``lambda:InvokeFunction`` on it as you
+  would admin rights;
+* anything else is a PipelineJobEvent invoked directly (the SDK's
+  ``LambdaTransport``). It must carry a token, and it is answered like the
+  webhook: ``{"statusCode": ..., "body": ...}``, which the transport decodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import frontdoor, observability
+from ..errors import PipelineJobsError
+from . import aws_events
+
+
+def _is_sqs_batch(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return bool(records) and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+
+
+def _state_change(event: dict[str, Any]) -> dict[str, Any]:
+    """Apply an AWS service's state change. Only 5xx errors are raised (Lambda retries async invokes);
+    a refusal is already in the job's history, and an unknown job will not appear by retrying."""
+    message = aws_events.state_change_message(event)
+    if message is None:
+        observability.logger().debug("state change names no job: ignored", extra={"source": event.get("source")})
+        return {"statusCode": 204, "body": {"ignored": "no pipelinejobs job uuid in the tags, environment or name"}}
+    try:
+        outcome = frontdoor.apply(message, source=event.get("source", "eventbridge"), trusted=True)
+    except PipelineJobsError as exc:
+        if exc.status_code >= 500:
+            raise
+        return {"statusCode": exc.status_code, "body": exc.to_dict()}
+    return {"statusCode": 200, "body": outcome.to_dict()}
+
+
+def _direct(event: Any) -> dict[str, Any]:
+    try:
+        return {"statusCode": 200, "body": frontdoor.apply(event, source="invoke").to_dict()}
+    except Exception as exc:  # every failure becomes an answer the transport decodes
+        status, body = frontdoor.error_answer(exc)
+        return {"statusCode": status, "body": body}
+
+
+@observability.lambda_entry
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    if _is_sqs_batch(event):
+        from .sqs import handle_batch  # imported on first use: the batch utility is not on the other paths
+
+        return handle_batch(event, context)
+    if aws_events.is_state_change(event):
+        return _state_change(event)
+    return _direct(event)

@@ -1,0 +1,77 @@
+"""A job item's stream record as a "PipelineJob State Change" EventBridge event.
+
+The detail is ``{uuid, pipeline, from, to, event, seq, updated, data}``:
+``from`` is None for a job just created; ``data`` summarises the data of the
+history entry that made the change (the entry whose ``seq`` is the job's new
+version), cut down to its keys if it is large, so the event stays small.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from ..config import Config
+from ..events import compact_json
+from ..service import get_store
+
+SOURCE = "pipelinejobs"
+DETAIL_TYPE = "PipelineJob State Change"
+EVENT_BUS_ENV = "PIPELINEJOBS_EVENT_BUS"
+#: Event data up to this size (compact JSON) is published whole; larger data is summarised by its keys.
+SUMMARY_MAX_BYTES = 2048
+_JOB_SK = "JOB"
+
+
+def _plain(value: Any) -> Any:
+    """Stream images hold Decimals; EventBridge wants JSON."""
+    return json.loads(json.dumps(value, default=lambda v: int(v) if v == int(v) else float(v)))
+
+
+def summarize(data: dict[str, Any]) -> dict[str, Any]:
+    size = len(compact_json(data).encode())
+    if size <= SUMMARY_MAX_BYTES:
+        return data
+    return {"truncated": True, "bytes": size, "keys": sorted(data)[:100]}
+
+
+def _entry_data(uuid: str, seq: int) -> dict[str, Any]:
+    entries = get_store(Config.from_env()).history(uuid, after=seq - 1, limit=1).entries
+    return entries[0].data if entries and entries[0].seq == seq else {}
+
+
+def state_change(record: DynamoDBRecord) -> dict[str, Any] | None:
+    """The change a job item's stream record made, or None if it is not a job's change of state."""
+    stream = record.dynamodb
+    if stream is None or record.event_name is None or record.event_name.name not in ("INSERT", "MODIFY"):
+        return None
+    new, old = stream.new_image, stream.old_image
+    if new.get("sk") != _JOB_SK or new.get("state") == old.get("state"):
+        return None
+    seq = int(new["version"])
+    return _plain({
+        "uuid": new["uuid"], "pipeline": new.get("pipeline_uuid"), "from": old.get("state"), "to": new["state"],
+        "event": new.get("last_event"), "seq": seq, "updated": new.get("updated"),
+        "data": summarize(_entry_data(new["uuid"], seq)),
+    })
+
+
+@cache
+def _events() -> Any:
+    import boto3
+
+    return boto3.client("events")
+
+
+def put_event(change: dict[str, Any]) -> None:
+    """Publish one change; a refused entry raises, so the stream record is retried."""
+    entry = {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(change),
+             "EventBusName": os.environ.get(EVENT_BUS_ENV) or "default", "Resources": []}
+    answer = _events().put_events(Entries=[entry])
+    if answer.get("FailedEntryCount"):
+        failure = answer["Entries"][0]
+        raise RuntimeError(f"PutEvents refused the change: {failure.get('ErrorCode')} {failure.get('ErrorMessage')}")

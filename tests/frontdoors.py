@@ -1,0 +1,99 @@
+"""Helpers shared by the front-door tests: sample events, a Lambda context, a loopback HTTP server."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTIONS = ROOT / "functions"
+#: The job uuid and token written in the sample events (tests swap in a real job's).
+SAMPLE_UUID = "1b1a7d6e-5c43-5f0e-8a7b-3f2d9c4e6a10"
+SAMPLE_TOKEN = "0123456789abcdef"
+
+
+def sample(function: str, name: str, uuid: str = SAMPLE_UUID, token: str = SAMPLE_TOKEN) -> dict[str, Any]:
+    """``functions/<function>/events/<name>.json`` with the sample uuid and token replaced."""
+    text = (FUNCTIONS / function / "events" / f"{name}.json").read_text()
+    return json.loads(text.replace(SAMPLE_UUID, uuid).replace(SAMPLE_TOKEN, token))
+
+
+def handler_module(function: str) -> ModuleType:
+    """Import ``functions/<function>/app.py`` the way Lambda does (a file, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"function_{function}_app", FUNCTIONS / function / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def callback_request(uuid: str, query: dict[str, str], body: str | None, content_type: str = "application/json"):
+    """The sample callback event with this job, query and body."""
+    request = sample("webhook", "callback-json", uuid)
+    request["queryStringParameters"] = query
+    request["rawQueryString"] = urlencode(query)
+    request["headers"]["content-type"] = content_type
+    if body is None:
+        request.pop("body")
+    else:
+        request["body"] = body
+    return request
+
+
+@dataclasses.dataclass
+class LambdaContext:
+    function_name: str = "pipelinejobs-test"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:pipelinejobs-test"
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+    log_group_name: str = "/aws/lambda/pipelinejobs-test"
+    log_stream_name: str = "2026/11/22/[$LATEST]0123456789abcdef"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 answering every POST with ``respond(path, headers, body)``.
+
+    Stands in for a completion-callback receiver, or fronts the webhook handler the way
+    API Gateway would, for the WebhookTransport. Use as a context manager.
+    """
+
+    def __init__(self, respond: Callable[[str, dict[str, str], bytes], tuple[int, bytes]]):
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                outer.requests.append((self.path, dict(self.headers), body))
+                status, answer = respond(self.path, dict(self.headers), body)
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> LoopbackServer:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
