@@ -6,9 +6,11 @@ import json
 from importlib import resources
 
 import pytest
-from frontdoors import LambdaContext, callback_request, sample
+from frontdoors import LambdaContext, LoopbackServer, callback_request, sample
 
 from pipelinejobs import PipelineJob, config, register_pipeline, tokens
+from pipelinejobs.errors import Forbidden, InvalidTransition
+from pipelinejobs.transports import WebhookTransport
 
 
 def call(webhook, request) -> tuple[int, dict]:
@@ -115,3 +117,22 @@ def test_a_job_with_a_callback_url_does_not_show_it_to_the_runner(webhook, table
     job = PipelineJob(pipeline.uuid, {"hooked": True}, callback_url="https://example.org/h?key=s3cret").setup()
     _, view = call(webhook, sample("webhook", "get-job", job.uuid, job.token))
     assert "s3cret" not in json.dumps(view)
+
+
+def test_the_sdk_moves_a_job_through_the_webhook(webhook, job):
+    def api_gateway(path: str, headers: dict, body: bytes) -> tuple[int, bytes]:
+        request = sample("webhook", "post-event")
+        request["body"] = body.decode()
+        response = webhook(request, LambdaContext())
+        return response["statusCode"], response["body"].encode()
+
+    with LoopbackServer(api_gateway) as api:
+        remote = PipelineJob(job.pipeline_uuid, job.data, transport=WebhookTransport(api.url + "/dev"))
+        remote.run()
+        with pytest.raises(Forbidden):
+            remote.reset()  # an admin's event: the job's token may not send it
+        with pytest.raises(InvalidTransition) as refused:
+            remote.validate()
+    assert (refused.value.state, refused.value.event) == ("RUNNING", "validate")
+    assert [path for path, _, _ in api.requests] == ["/dev/events"] * 3
+    assert job.refresh().state == "RUNNING"
