@@ -42,5 +42,5 @@ def error_answer(exc: Exception) -> tuple[int, dict[str, Any]]:
     """The status code and body to answer ``exc`` with; unexpected errors are logged with their trace."""
     if isinstance(exc, ConcurrencyConflict) or (isinstance(exc, PipelineJobsError) and exc.status_code < 500):
         return exc.status_code, exc.to_dict()
-    observability.logger().exception("unexpected error")
+    observability.logger().error("unexpected error", exc_info=exc)  # handlers may run outside the except block
     return 500, dict(INTERNAL_ERROR)

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
@@ -37,11 +38,13 @@ _ERROR = {"application/json": {"model": ErrorBody}}
 _AUTH = {401: {"description": "Missing, malformed, forged or expired token (the same whether or not the job "
                               "exists).", "content": _ERROR},
          403: {"description": "A job token used for an event only an admin may send.", "content": _ERROR}}
+_NOT_FOUND = {404: {"description": "No such job (only said to an authorised caller).", "content": _ERROR}}
 _EVENT_ANSWERS: dict[int, Any] = {
+    200: {"description": "Applied, or a duplicate of an event already applied: the job's state after it."},
     400: {"description": "Not a valid event; ``errors`` names every field at fault. Nothing was written.",
           "content": _ERROR},
     **_AUTH,
-    404: {"description": "No such job (only said to an authorised caller).", "content": _ERROR},
+    **_NOT_FOUND,
     409: {"description": "The event is not allowed in the job's state; the refusal is recorded in its history.",
           "content": _ERROR},
     413: {"description": "The event's data is over 32 KiB as compact JSON.", "content": _ERROR},
@@ -63,6 +66,13 @@ def _invalid_request(exc: RequestValidationError) -> Response:
     problems = [{"field": "(body)" if error["loc"][0] == "body" else ".".join(str(p) for p in error["loc"][1:]),
                  "problem": error["msg"]} for error in exc.errors()]
     return _answer(InvalidEvent(problems))
+
+
+@app.exception_handler(ServiceError)
+def _no_such_route(exc: ServiceError) -> Response:
+    """Powertools' own answers (no route for this path or method) keep their status, in our body shape."""
+    return Response(status_code=exc.status_code, content_type=content_types.APPLICATION_JSON,
+                    body={"error": type(exc).__name__, "message": exc.msg})
 
 
 @app.exception_handler(Exception)
@@ -96,9 +106,9 @@ def post_event(
 
 
 @app.get("/jobs/<uuid>", summary="A job and a page of its history", tags=["jobs"],
-         responses={400: {"description": "Malformed uuid, token or paging parameter.", "content": _ERROR},
-                    **_AUTH, 404: {"description": "No such job (only said to an authorised caller).",
-                                   "content": _ERROR}})
+         responses={200: {"description": "The job, its last event and one page of its history."},
+                    400: {"description": "Malformed uuid, token or paging parameter.", "content": _ERROR},
+                    **_AUTH, **_NOT_FOUND})
 def get_job(
     uuid: str,
     token: Token = None,
