@@ -57,6 +57,11 @@ class PayloadTooLarge(InvalidEvent):
     status_code = 413
 
 
+class InvalidTaskSpec(InvalidEvent):
+    """A pipeline's task template (launcher, params, mode, attempts, timeouts, polling) is not
+    valid; the same ``{"field", "problem"}`` list as InvalidEvent. Nothing was started."""
+
+
 class InvalidTransition(PipelineJobsError):
     """The event is not allowed from the job's current state.
 
@@ -112,6 +117,27 @@ class PipelineNotFound(PipelineJobsError):
     def __init__(self, uuid: str, reason: str = "not found"):
         self.uuid = uuid
         super().__init__(f"pipeline {uuid} {reason}")
+
+
+class PreconditionFailed(PipelineJobsError):
+    """The job's fields are not what the sender expected (``expect``): nothing was written.
+
+    Orchestration steps expect the job's ``run_id`` to be theirs, so the late step of a
+    killed or rerun execution cannot move a job another run now owns.
+    """
+
+    status_code = 412
+
+    def __init__(self, uuid: str, mismatched: dict[str, object]):
+        self.uuid, self.mismatched = uuid, mismatched
+        super().__init__(f"job {uuid} has {', '.join(f'{k}={v!r}' for k, v in mismatched.items())}, "
+                         "not what the sender expected")
+
+
+class LaunchFailed(PipelineJobsError):
+    """A launcher's service accepted the request but started nothing (e.g. RunTask failures)."""
+
+    status_code = 502
 
 
 class ConcurrencyConflict(PipelineJobsError):

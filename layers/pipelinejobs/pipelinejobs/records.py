@@ -29,9 +29,26 @@ class JobRecord:
     version: int = 0
     rejections: int = 0
     callback_url: str | None = None
+    # Orchestration (pipelinejobs.orchestration), written only with trusted events:
+    #: The run (one execution and its continuations) that owns the job; its steps expect it.
+    run_id: str | None = None
+    #: The current Step Functions execution, so kill can stop it without listing executions.
+    execution_arn: str | None = None
+    #: Number of the current (latest) attempt; 0 before the first launch.
+    attempt: int = 0
+    #: The current attempt's launcher, handle and log pointer, so kill can cancel the task.
+    launch: dict[str, Any] | None = None
+    #: Callback mode: the waiting Task's token, settled when the job reaches FINISHED or FAILED.
+    task_token: str | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The job as callers see it: the task token is a credential and is never included."""
+        return {k: v for k, v in asdict(self).items() if k not in PRIVATE_FIELDS}
+
+
+#: Fields orchestration sets alongside an event (handle_event's ``fields``), in the same write.
+ORCHESTRATION_FIELDS: tuple[str, ...] = ("run_id", "execution_arn", "attempt", "launch", "task_token")
+PRIVATE_FIELDS: frozenset[str] = frozenset({"task_token"})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ job exists), then apply it (404 / 409 / the outcome).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -47,15 +48,26 @@ def authorize(event: Event, config: Config) -> None:
 
 
 def handle_event(message: dict[str, Any], *, trusted: bool = False, source: str = "message",
-                 config: Config | None = None) -> Outcome:
+                 config: Config | None = None, fields: Mapping[str, Any] | None = None,
+                 expect: Mapping[str, Any] | None = None) -> Outcome:
     """Validate, authorise and apply one PipelineJobEvent.
 
     ``trusted`` skips the token check; it is for callers AWS has already
     authenticated with IAM (Step Functions, EventBridge rules from AWS Batch/ECS,
     the SDK acting with direct table access), never for anything from HTTP.
+    ``fields`` and ``expect`` are orchestration's (see JobStore.apply_returning_job);
+    they are keyword arguments, never part of a message, so no sender can set them.
+
+    After the write, a job that a Step Functions execution is waiting on (it has a
+    task token) has that execution told: no extra read, the committed job is at hand.
     """
     event = parse_event(message)
     config = config or Config.from_env()
     if not trusted:
         authorize(event, config)
-    return get_store(config).apply(event, source=source)
+    outcome, job = get_store(config).apply_returning_job(event, source=source, fields=fields, expect=expect)
+    if job is not None and job.task_token:
+        from .orchestration.task_tokens import settle  # only jobs awaiting a callback pay for this import
+
+        settle(event, outcome, job, source)
+    return outcome

@@ -11,14 +11,24 @@ from __future__ import annotations
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from typing import Any
 
 from .. import fsm
 from ..config import Config
-from ..errors import ConcurrencyConflict, InvalidTransition, JobNotFound, WriteConflict
+from ..errors import ConcurrencyConflict, InvalidTransition, JobNotFound, PreconditionFailed, WriteConflict
 from ..events import Event
-from ..records import HistoryEntry, HistoryPage, JobRecord, JobSummary, Outcome, PipelineRecord, now_iso
+from ..records import (
+    ORCHESTRATION_FIELDS,
+    HistoryEntry,
+    HistoryPage,
+    JobRecord,
+    JobSummary,
+    Outcome,
+    PipelineRecord,
+    now_iso,
+)
 
 BACKOFF_BASE_SECONDS = 0.01
 BACKOFF_CAP_SECONDS = 0.5
@@ -88,17 +98,35 @@ class JobStore(ABC):
                 return
             cursor = page.next_cursor
 
-    def apply(self, event: Event, source: str | None = None) -> Outcome:
-        """Apply one validated event exactly once (per event id), or raise.
+    def apply(self, event: Event, source: str | None = None, *, fields: Mapping[str, Any] | None = None,
+              expect: Mapping[str, Any] | None = None) -> Outcome:
+        """Apply one validated event exactly once (per event id), or raise; see :meth:`apply_returning_job`."""
+        return self.apply_returning_job(event, source, fields=fields, expect=expect)[0]
 
-        Raises JobNotFound, InvalidTransition (after recording the refusal in the
-        history) or ConcurrencyConflict (retries spent; nothing was written)."""
+    def apply_returning_job(self, event: Event, source: str | None = None, *,
+                            fields: Mapping[str, Any] | None = None,
+                            expect: Mapping[str, Any] | None = None) -> tuple[Outcome, JobRecord | None]:
+        """Apply one validated event exactly once (per event id); return its outcome and the job as
+        committed (None for a duplicate, which writes nothing).
+
+        ``fields`` (orchestration fields of JobRecord) are set in the same conditional write as the
+        event, so they are ordered with every other event. ``expect`` names field values the job
+        must have, checked against the same read the write is conditional on.
+
+        Raises JobNotFound, PreconditionFailed (``expect`` not met; nothing written), InvalidTransition
+        (after recording the refusal in the history) or ConcurrencyConflict (retries spent; nothing
+        was written)."""
+        if set(fields or {}) - set(ORCHESTRATION_FIELDS):  # never state, version or history: those follow the FSM
+            raise ValueError(f"only {', '.join(ORCHESTRATION_FIELDS)} may be set with an event, not {sorted(fields)}")
         for attempt in range(self.config.max_write_attempts):
             job, seen = self.load(event.uuid, event.id)
             if job is None:
                 raise JobNotFound(event.uuid)
             if seen is not None:
-                return seen
+                return seen, None
+            mismatched = {k: getattr(job, k) for k, v in (expect or {}).items() if getattr(job, k) != v}
+            if mismatched:
+                raise PreconditionFailed(job.uuid, mismatched)
             now = now_iso()
             try:
                 state = fsm.next_state(job.state, event.event, job.uuid)
@@ -113,14 +141,14 @@ class JobStore(ABC):
                 raise
             after = replace(
                 job, state=state, last_event=event.event, updated=now, version=job.version + 1,
-                started=job.started or (now if event.event == "run" else None),
+                started=job.started or (now if event.event == "run" else None), **(fields or {}),
             )
             try:
                 self.commit_applied(job, after, self._entry(job, event, state, now, source))
             except WriteConflict:
                 _backoff(attempt)
                 continue
-            return Outcome(job.uuid, event.event, state, job.state, after.version)
+            return Outcome(job.uuid, event.event, state, job.state, after.version), after
         raise ConcurrencyConflict(
             f"job {event.uuid}: event '{event.event}' lost {self.config.max_write_attempts} write races; retry later"
         )

@@ -15,7 +15,16 @@ from pynamodb.transactions import TransactGet, TransactWrite
 from ..config import INDEX_SHARDS, Config
 from ..errors import WriteConflict
 from ..identity import shard
-from ..records import HistoryEntry, HistoryPage, JobRecord, JobSummary, Outcome, PipelineRecord, now_iso
+from ..records import (
+    ORCHESTRATION_FIELDS,
+    HistoryEntry,
+    HistoryPage,
+    JobRecord,
+    JobSummary,
+    Outcome,
+    PipelineRecord,
+    now_iso,
+)
 from .base import JobStore
 from .models import (
     JOB_SK,
@@ -50,7 +59,7 @@ class DynamoDBJobStore(JobStore):
             pk=job_pk(job.uuid), sk=JOB_SK, uuid=job.uuid, pipeline_uuid=job.pipeline_uuid, state=job.state,
             last_event=job.last_event, created=job.created, updated=job.updated, started=job.started,
             path=job.path, data=job.data, parents=job.parents, callback_url=job.callback_url,
-            rejections=job.rejections, **versioned,
+            rejections=job.rejections, **{name: getattr(job, name) for name in ORCHESTRATION_FIELDS}, **versioned,
             gsi1pk=f"P#{job.pipeline_uuid}#{shard(job.uuid)}", gsi2pk=f"J#{shard(job.uuid)}",
             gsi_sk=gsi_sk(job.state, job.created, job.uuid),
         )
@@ -61,7 +70,9 @@ class DynamoDBJobStore(JobStore):
             uuid=item.uuid, pipeline_uuid=item.pipeline_uuid, state=item.state, last_event=item.last_event,
             created=item.created, updated=item.updated, path=item.path, data=item.data or {},
             parents=list(item.parents or []), started=item.started, version=int(item.version),
-            rejections=int(item.rejections or 0), callback_url=item.callback_url,
+            rejections=int(item.rejections or 0), callback_url=item.callback_url, run_id=item.run_id,
+            execution_arn=item.execution_arn, attempt=int(item.attempt or 0), launch=item.launch,
+            task_token=item.task_token,
         )
 
     def _event_item(self, uuid: str, entry: HistoryEntry):
@@ -105,6 +116,11 @@ class DynamoDBJobStore(JobStore):
         ]
         if after.started != before.started:
             actions.append(Job.started.set(after.started))
+        for name in ORCHESTRATION_FIELDS:
+            value = getattr(after, name)
+            if value != getattr(before, name):
+                attribute = getattr(Job, name)
+                actions.append(attribute.remove() if value is None else attribute.set(value))
         try:
             with self._transaction() as tx:
                 tx.save(self._event_item(before.uuid, entry), condition=self.models.event.pk.does_not_exist())

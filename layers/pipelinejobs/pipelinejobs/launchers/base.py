@@ -1,0 +1,86 @@
+"""The launcher interface: start a job's task somewhere, check on it, cancel it.
+
+Orchestration never talks to AWS Batch, ECS or a subprocess directly; it calls
+these three methods and stores what they return as plain JSON (a *handle* and a
+*log pointer*), because both travel through Step Functions state and the job's
+history, and must mean the same thing when read back days later.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Phase(StrEnum):
+    """Where a task is, in the four words orchestration decides on."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+#: Phases after which a task will not change again.
+ENDED_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED})
+
+
+@dataclass(frozen=True)
+class TaskStatus:
+    phase: Phase
+    #: The launcher's own word for the status (RUNNABLE, DEPROVISIONING...), kept in the history.
+    detail: str
+    exit_code: int | None = None
+    reason: str | None = None
+    #: Where the task's output is, when it becomes known only once the task runs (Batch's log stream).
+    log: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    job_uuid: str
+    attempt: int
+    #: The pipeline's launcher parameters (named as the AWS API names them).
+    params: dict[str, Any]
+    #: PIPELINEJOBS_* variables the task needs to report back (job uuid, attempt, callback URL).
+    env: dict[str, str]
+    #: What the launched task is called where it runs: unique per job and attempt.
+    name: str
+    #: Everything a self-reporting task (a Lambda function) needs, as one JSON object.
+    job: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Launched:
+    handle: dict[str, Any]
+    log: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Launcher(ABC):
+    #: Parameters a pipeline's task template must give this launcher.
+    required_params: tuple[str, ...] = ()
+    #: Mode used when the pipeline does not say: polling for tasks we can observe,
+    #: callback for tasks that report back themselves.
+    default_mode: str = "polling"
+
+    @abstractmethod
+    def launch(self, request: LaunchRequest) -> Launched:
+        """Start the task; raise if it could not be started (the job then fails with the error)."""
+
+    @abstractmethod
+    def check(self, handle: dict[str, Any]) -> TaskStatus:
+        """The task's status now. A task that no longer exists is FAILED, never RUNNING forever."""
+
+    @abstractmethod
+    def cancel(self, handle: dict[str, Any], reason: str) -> None:
+        """Stop the task if it still runs; harmless on a task that already ended."""
+
+
+def env_list(env: dict[str, str]) -> list[dict[str, str]]:
+    """Variables as the ``[{"name", "value"}]`` lists Batch and ECS overrides take."""
+    return [{"name": name, "value": value} for name, value in env.items()]

@@ -1,0 +1,94 @@
+"""Local: run a command as a subprocess of this machine (the embedded stack, tests).
+
+Each attempt gets its own directory, ``<root>/<job uuid>/<attempt>/``, holding
+``stdout``, ``stderr`` and, once the command ends, ``exit_code``: a small runner
+process writes it, as tibanna's jobs leave marker files, so any process (not only
+the one that launched it) can check or cancel the task from the handle alone.
+
+``params``: ``command`` (a list of arguments), optional ``env`` and ``cwd``;
+``root`` overrides PIPELINEJOBS_LOCAL_DIR.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import local_runner
+from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
+from .local_runner import EXIT_CODE_FILE
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("PIPELINEJOBS_LOCAL_DIR") or Path(tempfile.gettempdir()) / "pipelinejobs-local")
+
+
+class LocalLauncher(Launcher):
+    required_params = ("command",)
+
+    def launch(self, request: LaunchRequest) -> Launched:
+        params = request.params
+        directory = Path(params.get("root") or default_root()) / request.job_uuid / str(request.attempt)
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / "stdout", "wb") as stdout, open(directory / "stderr", "wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, local_runner.__file__, str(directory), *params["command"]],
+                stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, cwd=params.get("cwd"),
+                env={**os.environ, **(params.get("env") or {}), **request.env},
+                start_new_session=True,  # its own process group: cancel stops the command and its children
+            )
+        log = {"files": {"stdout": str(directory / "stdout"), "stderr": str(directory / "stderr")}}
+        return Launched(handle={"pid": process.pid, "directory": str(directory)}, log=log)
+
+    def check(self, handle: dict[str, Any]) -> TaskStatus:
+        exit_code = _exit_code(handle)
+        if exit_code is None and _alive(handle["pid"]):
+            return TaskStatus(Phase.RUNNING, "RUNNING")
+        exit_code = _exit_code(handle)  # read again: it may have ended between the two looks
+        if exit_code is None:
+            return TaskStatus(Phase.FAILED, "VANISHED", reason="the process ended without recording an exit code")
+        if exit_code == 0:
+            return TaskStatus(Phase.SUCCEEDED, "EXITED", exit_code=0)
+        return TaskStatus(Phase.FAILED, "EXITED", exit_code=exit_code, reason=_describe(exit_code))
+
+    def cancel(self, handle: dict[str, Any], reason: str) -> None:
+        try:
+            os.killpg(handle["pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            return  # already gone
+        _alive(handle["pid"])  # reap it if it is our child, so it leaves no zombie
+
+
+def _exit_code(handle: dict[str, Any]) -> int | None:
+    try:
+        return int((Path(handle["directory"]) / EXIT_CODE_FILE).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether the runner process still exists; reaps it when it is our own child."""
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped:
+            return False
+    except ChildProcessError:
+        pass  # not our child (launched by another process): only the kernel can tell
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _describe(exit_code: int) -> str:
+    if exit_code < 0:
+        return f"killed by {signal.Signals(-exit_code).name}"
+    return f"exited with {exit_code}"

@@ -1,0 +1,40 @@
+"""The steps of ``statemachines/pipelinejob.asl.json``, as the Python side names them.
+
+Every handler returns the run state with ``next`` set to one of these; the
+state machine's Dispatch Choice routes on it. A unit test checks that the
+Choice has exactly one rule per step, so the two sides cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Step(StrEnum):
+    LAUNCH = "launch"  # polling: launch, then Wait → Check → Dispatch until the task ends
+    LAUNCH_AWAIT = "launch_await"  # callback: launch and wait on a task token
+    LAUNCH_AWAIT_HEARTBEAT = "launch_await_heartbeat"  # callback, with HeartbeatSeconds
+    WAIT = "wait"
+    CONTINUE = "continue"  # continue as a new execution (history limit)
+    FINISHED = "finished"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"  # the job is no longer this run's (killed, rerun)
+
+
+class Mode(StrEnum):
+    POLLING = "polling"
+    CALLBACK = "callback"
+
+
+#: (mode, heartbeat asked) → the step that launches an attempt.
+LAUNCH_STEPS: dict[tuple[Mode, bool], Step] = {
+    (Mode.POLLING, False): Step.LAUNCH,
+    (Mode.CALLBACK, False): Step.LAUNCH_AWAIT,
+    (Mode.CALLBACK, True): Step.LAUNCH_AWAIT_HEARTBEAT,
+}
+
+#: Job states a run is working on; anything else means the job has ended or been taken over.
+LIVE_STATES = frozenset({"CREATED", "RUNNING"})
+
+#: ``source`` of the events orchestration sends, in the job's history.
+SOURCE = "stepfunctions"

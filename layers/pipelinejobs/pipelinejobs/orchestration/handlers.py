@@ -1,0 +1,258 @@
+"""The Step Functions task handlers: launch, check, recover.
+
+Each takes the run state (and the execution's ARN, and in callback mode the
+task token), moves the job through ``handle_event`` with what it learned, and
+returns the state with ``next`` set for the Dispatch Choice. Everything they
+send is trusted, carries an idempotency id derived from the run's position (so a
+retried step applies nothing twice) and expects the job's ``run_id`` to be this
+run's (so a killed or rerun execution's late step changes nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidTransition, PreconditionFailed
+from ..jobs import PipelineJob, get_job
+from ..launchers import ENDED_PHASES, LaunchRequest, Phase, TaskStatus, get_launcher
+from ..records import JobRecord, Outcome
+from ..service import handle_event
+from . import clock
+from .flow import LIVE_STATES, SOURCE, Step
+from .state import RunState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    #: ``$$.Execution.Id``: recorded on the job so kill can stop it.
+    execution: str
+    #: ``$$.Task.Token`` in callback mode: stored on the job, settled when the job ends.
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """How the recover step treats one error: the reason recorded, and whether to try again."""
+
+    reason: str
+    retry: bool
+
+
+#: Errors a Catch hands to the recover step. A job the task itself failed (SendTaskFailure
+#: ``JobFailed``) is recognised from the job's state, whatever the error says.
+RECOVERIES: dict[str, Recovery] = {
+    "States.Timeout": Recovery("timeout", retry=False),
+    "States.HeartbeatTimeout": Recovery("heartbeat", retry=True),
+}
+UNEXPECTED = Recovery("error", retry=False)
+
+
+def handle(request: dict[str, Any]) -> dict[str, Any]:
+    """Run one step: ``{"action", "state", "execution", "token"?}`` → the next run state."""
+    action = ACTIONS.get(request.get("action"))
+    if action is None:
+        raise ValueError(f"unknown action {request.get('action')!r}; expected one of {', '.join(ACTIONS)}")
+    context = StepContext(execution=request["execution"], token=request.get("token"))
+    return action(RunState.from_dict(request["state"]), context).to_dict()
+
+
+# ---- the steps ------------------------------------------------------------------------
+
+
+def launch(state: RunState, context: StepContext) -> RunState:
+    """Start an attempt's task. The attempt (and in callback mode the token) is recorded first, so a
+    task that reports back at once always finds the job ready for it."""
+    job = get_job(state.job)
+    _require_owner(job.record, state)
+    current = job.record.launch or {}
+    if current.get("attempt") == state.attempt and current.get("handle") is not None:
+        # This step is a retry: the task was launched already. A retried callback Task has a new token.
+        if context.token and context.token != job.record.task_token:
+            digest = hashlib.sha256(context.token.encode()).hexdigest()[:16]
+            _send(state, "update", {"attempt": state.attempt}, f"token-{digest}", fields={"task_token": context.token})
+        return state.to(Step.WAIT)
+    launcher = get_launcher(state.spec.launcher)
+    details = {"attempt": state.attempt, "launcher": state.spec.launcher}
+    launch_fields = {**details, "heartbeat_seconds": state.spec.heartbeat_seconds}
+    # Refused (InvalidTransition) when the job ended before launching: the recover step decides.
+    _send(state, "resource", {**details, "status": "LAUNCHING"}, "launching",
+          fields={"attempt": state.attempt, "launch": launch_fields, "task_token": context.token})
+    launched = launcher.launch(_request(job, state))
+    try:
+        _send(state, "resource", {**details, "status": "LAUNCHED", **launched.to_dict(),
+                                  "started": clock.iso(clock.now())}, "launched",
+              fields={"launch": {**launch_fields, **launched.to_dict()}})
+    except PreconditionFailed:  # killed or rerun meanwhile: nobody else knows of this task
+        launcher.cancel(launched.handle, "superseded")
+        raise
+    except InvalidTransition:  # the task already reported its end; the history keeps the refused handle
+        log.info("job %s ended while its task was being launched", state.job)
+    return state.to(Step.WAIT)
+
+
+def check(state: RunState, context: StepContext) -> RunState:
+    """Polling: ask the launcher how the task is, record only what changed, decide what comes next."""
+    record = get_job(state.job).record
+    if record.run_id != state.run_id:
+        return state.to(Step.SUPERSEDED)
+    if record.state not in LIVE_STATES:
+        return _after_job_ended(state, record)
+    if record.execution_arn != context.execution:  # the first check of a continuation
+        _send(state, "update", {"segment": state.segment, "execution_arn": context.execution}, "continued",
+              fields={"execution_arn": context.execution})
+    handle = _current_handle(state, record)
+    status = get_launcher(state.spec.launcher).check(handle)
+    now = clock.now()
+    if status.phase not in ENDED_PHASES and state.timed_out(now):
+        _cancel(state, record, "timeout")
+        return _end_attempt(state, record, "timeout", retry=False, details={"status": status.detail})
+    return _PHASES[status.phase](state, record, status, now)
+
+
+def recover(state: RunState, context: StepContext) -> RunState:
+    """Any error a Catch caught: stop the task, then retry the attempt or fail the job with the error.
+    Never leaves the job RUNNING: every path ends in a new attempt, FAILED, or a job already ended."""
+    record = get_job(state.job).record
+    if record.run_id != state.run_id:
+        return state.to(Step.SUPERSEDED)
+    if record.state not in LIVE_STATES:
+        return _after_job_ended(state, record)
+    error = state.error or {"Error": "States.Runtime", "Cause": f"no step named {state.next!r}"}
+    recovery = RECOVERIES.get(error.get("Error", ""), UNEXPECTED)
+    _cancel(state, record, recovery.reason)
+    return _end_attempt(state, record, recovery.reason, recovery.retry,
+                        details={"error": error.get("Error"), "cause": _cause(error.get("Cause"))})
+
+
+ACTIONS: dict[str, Callable[[RunState, StepContext], RunState]] = {
+    "launch": launch, "check": check, "recover": recover,
+}
+
+
+# ---- what a check found ---------------------------------------------------------------
+
+
+def _pending(state: RunState, record: JobRecord, status: TaskStatus, now: float) -> RunState:
+    if status.detail != state.status:
+        _send(state, "resource", _task_details(state, status), f"status-{status.detail}")
+    return state.polled(now, status.detail)
+
+
+def _running(state: RunState, record: JobRecord, status: TaskStatus, now: float) -> RunState:
+    if record.state == "CREATED":
+        _send(state, "run", _task_details(state, status), "run")
+    return state.polled(now, status.detail)
+
+
+def _succeeded(state: RunState, record: JobRecord, status: TaskStatus, now: float) -> RunState:
+    if record.state == "CREATED":  # it ran and ended between two checks
+        _send(state, "run", _task_details(state, status), "run")
+    _send(state, "finish", {**_task_details(state, status), "stopped": clock.iso(now)}, "finish")
+    return state.to(Step.FINISHED)
+
+
+def _failed(state: RunState, record: JobRecord, status: TaskStatus, now: float) -> RunState:
+    return _end_attempt(state, record, status.reason or status.detail, retry=True,
+                        details={k: v for k, v in _task_details(state, status).items() if k != "attempt"})
+
+
+_PHASES: dict[Phase, Callable[[RunState, JobRecord, TaskStatus, float], RunState]] = {
+    Phase.PENDING: _pending, Phase.RUNNING: _running, Phase.SUCCEEDED: _succeeded, Phase.FAILED: _failed,
+}
+
+
+# ---- shared ---------------------------------------------------------------------------
+
+
+def _after_job_ended(state: RunState, record: JobRecord) -> RunState:
+    """The job left CREATED/RUNNING by an event of someone else's: most often the task's own report."""
+    if record.state == "FINISHED":
+        return state.to(Step.FINISHED)
+    if record.state == "FAILED":
+        _cancel(state, record, "failed")
+        return _end_attempt(state, record, "failed", retry=True, details={})
+    return state.to(Step.SUPERSEDED)  # reset, validated...: not this run's to touch
+
+
+def _end_attempt(state: RunState, record: JobRecord, reason: str, retry: bool,
+                 details: dict[str, Any]) -> RunState:
+    """Close the attempt in the history; relaunch while attempts and time remain, else fail the job."""
+    now = clock.now()
+    data = {"attempt": state.attempt, "reason": reason, "stopped": clock.iso(now), **details}
+    if retry and state.attempt < state.spec.max_attempts and not state.timed_out(now):
+        if record.state == "FAILED":  # the task failed the job itself: back to CREATED, as an admin would
+            _send(state, "reset", data, "retry-reset", fields={"task_token": None})
+            _send(state, "ready", {"attempt": state.attempt + 1}, "retry-ready")
+        else:
+            _send(state, "update", {**data, "outcome": "retrying"}, "retry", fields={"task_token": None})
+        return state.relaunched(now)
+    if record.state != "FAILED":
+        _send(state, "fail", data, "fail", fields={"task_token": None})
+    return state.to(Step.FAILED)
+
+
+def _send(state: RunState, event: str, data: dict[str, Any], label: str,
+          fields: dict[str, Any] | None = None) -> Outcome:
+    message = {"uuid": state.job, "event": event, "data": data,
+               "id": f"{state.run_id}.{state.segment}.{state.iterations}.{state.attempt}.{label}"}
+    return handle_event(message, trusted=True, source=SOURCE, fields=fields, expect={"run_id": state.run_id})
+
+
+def _require_owner(record: JobRecord, state: RunState) -> None:
+    if record.run_id != state.run_id:
+        raise PreconditionFailed(record.uuid, {"run_id": record.run_id})
+
+
+def _current_handle(state: RunState, record: JobRecord) -> dict[str, Any]:
+    launch = record.launch or {}
+    if launch.get("attempt") != state.attempt or launch.get("handle") is None:
+        raise RuntimeError(f"job {state.job} has no launched task for attempt {state.attempt}")
+    return launch["handle"]
+
+
+def _cancel(state: RunState, record: JobRecord, reason: str) -> None:
+    """Stop the attempt's task if one was launched. A failure to stop is logged, never raised:
+    failing the job matters more than a task that may already be gone."""
+    launch = record.launch or {}
+    if launch.get("attempt") != state.attempt or launch.get("handle") is None:
+        return
+    try:
+        get_launcher(state.spec.launcher).cancel(launch["handle"], reason)
+    except Exception:
+        log.exception("could not cancel job %s attempt %s", state.job, state.attempt)
+
+
+def _request(job: PipelineJob, state: RunState) -> LaunchRequest:
+    env = {
+        "PIPELINEJOBS_JOB_UUID": job.uuid, "PIPELINEJOBS_PIPELINE_UUID": job.pipeline_uuid,
+        "PIPELINEJOBS_ATTEMPT": str(state.attempt), "PIPELINEJOBS_JOB_PATH": job.path,
+        "PIPELINEJOBS_CALLBACK": job.callback,
+    }
+    return LaunchRequest(
+        job_uuid=job.uuid, attempt=state.attempt, params=state.spec.params, env=env,
+        name=f"pj-{job.uuid}-{state.attempt}",
+        job={"uuid": job.uuid, "pipeline_uuid": job.pipeline_uuid, "attempt": state.attempt, "path": job.path,
+             "callback": job.callback, "data": job.data},
+    )
+
+
+def _task_details(state: RunState, status: TaskStatus) -> dict[str, Any]:
+    details = {"attempt": state.attempt, "status": status.detail, "exit_code": status.exit_code,
+               "reason": status.reason, "log": status.log}
+    return {k: v for k, v in details.items() if v is not None}
+
+
+def _cause(cause: str | None) -> str | None:
+    """A Lambda error's Cause is its JSON payload; keep the message, not the wrapping."""
+    try:
+        return json.loads(cause or "").get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        return cause
+
