@@ -27,7 +27,7 @@ def test_the_openapi_document_lists_every_route_and_answer():
     for path in ("/jobs/{uuid}/events", "/events"):
         answers = document["paths"][path]["post"]["responses"]
         assert set(answers) == {"200", "400", "401", "403", "404", "409", "413", "503"}
-        assert answers["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/OutcomeBody"}
+        assert answers["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Outcome"}
     parameters = {p["name"] for p in document["paths"]["/jobs/{uuid}/events"]["post"]["parameters"]}
     assert parameters == {"uuid", "token", "status", "event"}
 

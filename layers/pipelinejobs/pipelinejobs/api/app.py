@@ -26,8 +26,9 @@ from .. import callbacks, frontdoor, observability
 from ..config import Config
 from ..errors import InvalidEvent
 from ..events import parse_event
+from ..records import Outcome
 from ..service import authorize, get_store
-from .models import ErrorBody, JobView, OutcomeBody
+from .models import ErrorBody, JobView
 
 app = APIGatewayHttpResolver(enable_validation=True)
 
@@ -90,7 +91,7 @@ def post_callback(
     token: Token = None,
     status: Annotated[str | None, Query(description="The runner's own status word.")] = None,
     event: Annotated[str | None, Query(description="The PipelineJob event; wins over status.")] = None,
-) -> OutcomeBody:
+) -> Outcome:
     request = app.current_event
     data = callbacks.body_data(request.decoded_body, request.headers.get("content-type"))
     message = callbacks.callback_message(uuid, token=token, status=status, event=event, data=data)
@@ -101,7 +102,7 @@ def post_callback(
 def post_event(
     message: Annotated[dict[str, Any], Body(description="A PipelineJobEvent: uuid, event (or name), data, token, "
                                                          "and an optional idempotency id.")],
-) -> OutcomeBody:
+) -> Outcome:
     return frontdoor.apply(message, source="webhook").to_dict()
 
 

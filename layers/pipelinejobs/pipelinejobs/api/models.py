@@ -1,4 +1,10 @@
-"""The webhook's answers as pydantic models: what the OpenAPI document says each route returns."""
+"""The webhook's answers, for the OpenAPI document and response validation.
+
+An event's outcome and history entries are served as the core's dataclasses are.
+A job is served through ``JobView``, an allow-list: a field added to JobRecord
+(orchestration's task token, say, which is a credential) is not served until it
+is added here on purpose.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-
-class OutcomeBody(BaseModel):
-    """An event's result: the job's state after it (a duplicate answers with the first result)."""
-
-    uuid: str
-    event: str
-    state: str = Field(description="The job's state after the event.")
-    previous_state: str
-    seq: int = Field(description="Sequence number of the history entry that recorded the event.")
-    applied: bool
-    duplicate: bool = Field(description="True if this event id was applied before; nothing new was written.")
+from ..records import HistoryEntry
 
 
 class FieldProblem(BaseModel):
@@ -36,18 +32,6 @@ class ErrorBody(BaseModel):
     allowed: list[str] | None = Field(None, description="409: the events the current state accepts.")
 
 
-class HistoryEntryBody(BaseModel):
-    seq: int
-    date: str
-    name: str = Field(description="The event.")
-    data: dict[str, Any]
-    state: str = Field(description="The job's state after the entry.")
-    applied: bool = Field(description="False for a refused event (then ``reason`` says why).")
-    id: str | None = None
-    reason: str | None = None
-    source: str | None = None
-
-
 class JobView(BaseModel):
     """A job, its last event and one page of its history."""
 
@@ -63,5 +47,5 @@ class JobView(BaseModel):
     parents: list[str]
     version: int = Field(description="Number of history entries, applied or refused.")
     rejections: int = Field(description="Number of refused events.")
-    history: list[HistoryEntryBody]
+    history: list[HistoryEntry]
     next_cursor: int | None = Field(description="Pass as ``after`` for the next page; null on the last page.")
