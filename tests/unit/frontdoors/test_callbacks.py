@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipelinejobs import callbacks, fsm
@@ -87,3 +89,11 @@ def test_callback_ids_are_derived_from_content():
     assert make("RUNNING", {"a": 1}) == make("RUNNING", {"a": 1})
     assert make("RUNNING", {"a": 1}) != make("RUNNING", {"a": 2})
     assert make("HEARTBEAT", {}) != make("KILLED", {})  # both "update", told apart by the status kept in data
+
+
+def test_docs_webhook_md_lists_every_status_under_its_event():
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "webhook.md").read_text()
+    rows = {line.split("|")[1].strip(" `"): line for line in doc.splitlines() if line.startswith("| `")}
+    for table in callbacks.RUNNERS.values():
+        for event, statuses in table.items():
+            assert all(f" {status} " in rows[event] or f" {status} |" in rows[event] for status in statuses), event
