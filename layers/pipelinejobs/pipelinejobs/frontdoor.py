@@ -30,8 +30,8 @@ def apply(message: Any, *, source: str, trusted: bool = False) -> Outcome:
     except PipelineJobsError as exc:
         observability.count_rejected(event, type(exc).__name__, source)
         level = log.error if exc.status_code >= 500 else log.warning
-        level("event refused", extra={"event": event, "source": source, "status": exc.status_code,
-                                      "error": exc.to_dict()})
+        level("event refused", extra={"event": observability.event_label(event), "source": source,
+                                      "status": exc.status_code, "error": exc.to_dict()})
         raise
     observability.count_applied(outcome.event, source)
     log.info("event applied", extra={"source": source, **outcome.to_dict()})

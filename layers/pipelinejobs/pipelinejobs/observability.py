@@ -64,24 +64,25 @@ def logger() -> Logger:
 
 
 def correlate(uuid: Any) -> None:
-    """Tag every following log line with the job's uuid (cleared when there is none)."""
-    logger().set_correlation_id(uuid if isinstance(uuid, str) else None)
+    """Tag every following log line with the job's uuid (cleared when there is none, or it is junk)."""
+    logger().set_correlation_id(uuid if isinstance(uuid, str) and len(uuid) <= 64 else None)
 
 
-def _metric_event(event: Any) -> str:
-    """The event as a dimension value: only known names, so junk input cannot explode cardinality."""
-    return event if event in fsm.EVENTS else "invalid"
+def event_label(event: Any) -> str:
+    """The event as a metric dimension or log field: only known names, so a sender's junk can
+    neither explode metric cardinality nor flood the logs."""
+    return event if isinstance(event, str) and event in fsm.EVENTS else "invalid"
 
 
 def count_applied(event: str, source: str) -> None:
     with single_metric(name="EventsApplied", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
-        metric.add_dimension("event", _metric_event(event))
+        metric.add_dimension("event", event_label(event))
         metric.add_dimension("source", source)
 
 
 def count_rejected(event: Any, reason: str, source: str) -> None:
     with single_metric(name="EventsRejected", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
-        metric.add_dimension("event", _metric_event(event))
+        metric.add_dimension("event", event_label(event))
         metric.add_dimension("reason", reason)
         metric.add_dimension("source", source)
 
