@@ -23,7 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from .. import callbacks, frontdoor, observability
-from ..config import Config
+from ..config import MAX_DATA_BYTES, Config
 from ..errors import InvalidEvent
 from ..events import parse_event
 from ..records import Outcome
@@ -48,7 +48,8 @@ _EVENT_ANSWERS: dict[int, Any] = {
     **_NOT_FOUND,
     409: {"description": "The event is not allowed in the job's state; the refusal is recorded in its history.",
           "content": _ERROR},
-    413: {"description": "The event's data is over 32 KiB as compact JSON.", "content": _ERROR},
+    413: {"description": f"The event's data is over {MAX_DATA_BYTES // 1024} KiB as compact JSON.",
+          "content": _ERROR},
     503: {"description": "Too many concurrent events for this job; retry later.", "content": _ERROR},
 }
 
