@@ -12,7 +12,14 @@ still takes effect):
   10-hour job runs in seconds with its deadlines and backoff intact.
 * ``start_execution`` deep-copies the state machine with its past executions, whose threading
   locks cannot be copied: a second execution of a machine fails with "cannot pickle
-  '_thread.RLock' object". The copy here leaves the executions out.
+  '_thread.RLock' object". The copy here leaves out the executions and the backend.
+* Service integrations pass a Task's parameters to boto3 as written (``StateMachineArn``), because
+  moto's ``StateTaskService._normalise_parameters`` is a no-op where LocalStack's original maps
+  them onto the operation's input shape (``stateMachineArn``); ``states:startExecution`` (our
+  continue-as-new) then fails with ``KeyError: 'StateMachineArn'``. The original is restored here.
+* moto's DynamoDB rolls a failed transaction back by restoring a copy of the whole table taken
+  when it began, so a write another thread committed meanwhile is lost with it (a history entry
+  without its version bump). Real DynamoDB isolates transactions; here writes are serialised.
 
 Callback waits (TimeoutSeconds, HeartbeatSeconds) stay real: tests keep them to a second or two.
 """
@@ -20,6 +27,7 @@ Callback waits (TimeoutSeconds, HeartbeatSeconds) stay real: tests keep them to 
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import json
 import re
@@ -35,12 +43,16 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore
+import botocore.session
 import moto
 import pytest
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
+from moto.dynamodb.models import DynamoDBBackend
 from moto.stepfunctions.parser import models as sfn_parser_models
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 import pipelinejobs
@@ -116,7 +128,7 @@ class Harness:
         self.functions[name] = handler
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zf:
-            zf.writestr("app.py", "def handler(event, context):\n    raise RuntimeError('not run: see tests/sfn_harness.py')\n")
+            zf.writestr("app.py", "# never run: tests/sfn_harness.py calls the Python handler in-process\n")
         return boto3.client("lambda").create_function(
             FunctionName=name, Runtime="python3.12", Role=self.role_arn, Handler="app.handler",
             Code={"ZipFile": archive.getvalue()},
@@ -202,6 +214,35 @@ def orchestrator_handler() -> Handler:
     return lambda event: namespace["handler"](event, None)
 
 
+#: DynamoDBBackend methods that write; each holds _DYNAMODB_WRITES while it runs.
+_DYNAMODB_WRITERS = ("put_item", "update_item", "delete_item", "transact_write_items")
+_DYNAMODB_WRITES = threading.RLock()
+
+
+def _serialised(write: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(write)
+    def serialised(*args: Any, **kwargs: Any) -> Any:
+        with _DYNAMODB_WRITES:
+            return write(*args, **kwargs)
+
+    return serialised
+
+
+@functools.cache
+def _input_shape(service: str, action: str) -> Any:
+    model = botocore.session.get_session().get_service_model(service)
+    operation = next(name for name in model.operation_names if botocore.xform_name(name) == action)
+    return model.operation_model(operation).input_shape
+
+
+def normalise_to_boto_shape(self: StateTaskService, parameters: dict, boto_service_name: str | None = None,
+                            service_action_name: str | None = None) -> None:
+    """LocalStack's StateTaskService._normalise_parameters, which moto 5.2.1 left empty."""
+    service = self._get_boto_service_name(boto_service_name=boto_service_name)
+    action = self._get_boto_service_action(service_action_name=service_action_name)
+    self._to_boto_request(parameters, _input_shape(service, action))
+
+
 def _lambda_error(exc: BaseException) -> str:
     return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc),
                        "stackTrace": traceback.format_exception(exc)})
@@ -228,8 +269,8 @@ def running(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[Harness]
 
     def clone_without_executions(machine: Any) -> Any:
         executions, machine.executions = machine.executions, []
-        try:
-            return copy.deepcopy(machine)
+        try:  # the backend (every machine, every execution) is shared, not copied
+            return copy.deepcopy(machine, memo={id(machine.backend): machine.backend})
         finally:
             machine.executions = executions
 
@@ -240,6 +281,9 @@ def running(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[Harness]
 
     monkeypatch.setattr(LambdaFunction, "_invoke_lambda", invoke_in_process)
     monkeypatch.setattr(sfn_parser_models, "copy", types.SimpleNamespace(deepcopy=clone_without_executions))
+    monkeypatch.setattr(StateTaskService, "_normalise_parameters", normalise_to_boto_shape)
+    for name in _DYNAMODB_WRITERS:
+        monkeypatch.setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
     monkeypatch.setattr(WaitFunction, "_wait_interval", simulated_wait)
     monkeypatch.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None))
     monkeypatch.setattr(clock, "now", sim.now)

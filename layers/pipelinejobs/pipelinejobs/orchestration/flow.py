@@ -36,5 +36,8 @@ LAUNCH_STEPS: dict[tuple[Mode, bool], Step] = {
 #: Job states a run is working on; anything else means the job has ended or been taken over.
 LIVE_STATES = frozenset({"CREATED", "RUNNING"})
 
+#: States only a job that finished reaches (it may have moved on to indexing or validation already).
+FINISHED_STATES = frozenset({"FINISHED", "INDEXING", "VALIDATING", "VALIDATED", "REJECTED", "FINALIZED"})
+
 #: ``source`` of the events orchestration sends, in the job's history.
 SOURCE = "stepfunctions"

@@ -23,7 +23,7 @@ from ..launchers import ENDED_PHASES, LaunchRequest, Phase, TaskStatus, get_laun
 from ..records import JobRecord, Outcome
 from ..service import handle_event
 from . import clock
-from .flow import LIVE_STATES, SOURCE, Step
+from .flow import FINISHED_STATES, LIVE_STATES, SOURCE, Step
 from .state import RunState
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,20 @@ class Recovery:
     retry: bool
 
 
-#: Errors a Catch hands to the recover step. A job the task itself failed (SendTaskFailure
-#: ``JobFailed``) is recognised from the job's state, whatever the error says.
-RECOVERIES: dict[str, Recovery] = {
-    "States.Timeout": Recovery("timeout", retry=False),
-    "States.HeartbeatTimeout": Recovery("heartbeat", retry=True),
-}
+TIMEOUT = Recovery("timeout", retry=False)
+HEARTBEAT = Recovery("heartbeat", retry=True)
 UNEXPECTED = Recovery("error", retry=False)
+#: What a callback Task's TimeoutSecondsPath or HeartbeatSecondsPath raises. AWS names a silent
+#: task States.HeartbeatTimeout, moto names both States.Timeout; the deadline tells them apart.
+TIMEOUT_ERRORS = frozenset({"States.Timeout", "States.HeartbeatTimeout"})
+
+
+def recovery_for(error: str, state: RunState, now: float) -> Recovery:
+    """How to treat an error a Catch caught. A job the task itself failed (SendTaskFailure
+    ``JobFailed``) never gets here: the recover step recognises it from the job's state."""
+    if error not in TIMEOUT_ERRORS:
+        return UNEXPECTED
+    return HEARTBEAT if state.spec.heartbeat_seconds and not state.timed_out(now) else TIMEOUT
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +132,7 @@ def recover(state: RunState, context: StepContext) -> RunState:
     if record.state not in LIVE_STATES:
         return _after_job_ended(state, record)
     error = state.error or {"Error": "States.Runtime", "Cause": f"no step named {state.next!r}"}
-    recovery = RECOVERIES.get(error.get("Error", ""), UNEXPECTED)
+    recovery = recovery_for(error.get("Error", ""), state, clock.now())
     _cancel(state, record, recovery.reason)
     return _end_attempt(state, record, recovery.reason, recovery.retry,
                         details={"error": error.get("Error"), "cause": _cause(error.get("Cause"))})
@@ -173,12 +180,12 @@ _PHASES: dict[Phase, Callable[[RunState, JobRecord, TaskStatus, float], RunState
 
 def _after_job_ended(state: RunState, record: JobRecord) -> RunState:
     """The job left CREATED/RUNNING by an event of someone else's: most often the task's own report."""
-    if record.state == "FINISHED":
+    if record.state in FINISHED_STATES:
         return state.to(Step.FINISHED)
+    _cancel(state, record, record.state.lower())  # a task the job no longer waits for must not run on
     if record.state == "FAILED":
-        _cancel(state, record, "failed")
         return _end_attempt(state, record, "failed", retry=True, details={})
-    return state.to(Step.SUPERSEDED)  # reset, validated...: not this run's to touch
+    return state.to(Step.SUPERSEDED)  # reset by an admin...: not this run's to move any further
 
 
 def _end_attempt(state: RunState, record: JobRecord, reason: str, retry: bool,

@@ -1,0 +1,94 @@
+"""The harness's changes to moto still take effect (tests/sfn_harness.py says why each exists).
+
+If a moto upgrade renames what the harness replaces, these fail first and say which part broke,
+rather than every path test failing with "error running docker" or a KeyError deep in moto.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import boto3
+import moto
+import pytest
+from sfn_harness import MOTO_VERSION, ORCHESTRATOR, Harness
+
+import pipelinejobs
+
+
+def tiny_machine(harness: Harness, states: dict, name: str) -> str:
+    definition = {"StartAt": next(iter(states)), "States": states}
+    return harness.sfn.create_state_machine(name=name, definition=json.dumps(definition),
+                                            roleArn=harness.role_arn)["stateMachineArn"]
+
+
+def test_moto_is_the_version_the_harness_patches():
+    assert moto.__version__ == MOTO_VERSION
+
+
+def test_lambda_invocations_run_our_handler_and_report_errors_by_type(sfn: Harness):
+    response = boto3.client("lambda").invoke(FunctionName=ORCHESTRATOR, Payload=json.dumps({"action": "nope"}))
+
+    assert response["FunctionError"] == "Handled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "ValueError"
+    assert "expected one of launch, check, recover" in error["errorMessage"]
+
+
+def test_waits_advance_the_simulated_clock_not_the_real_one(sfn: Harness):
+    machine = tiny_machine(sfn, {"Nap": {"Type": "Wait", "Seconds": 36000, "End": True}}, "nap")
+    before = sfn.clock.now()
+    started = time.monotonic()
+
+    run = sfn.sfn.start_execution(stateMachineArn=machine, input="{}")
+    assert sfn.finish(run["executionArn"])["status"] == "SUCCEEDED"
+
+    assert time.monotonic() - started < 5
+    assert sfn.waits == [36000]
+    assert sfn.clock.now() - before == pytest.approx(36000)
+
+
+def test_a_state_machine_can_run_more_than_once(sfn: Harness):
+    machine = tiny_machine(sfn, {"Done": {"Type": "Succeed"}}, "twice")
+
+    runs = [sfn.sfn.start_execution(stateMachineArn=machine, name=f"run-{n}", input="{}") for n in range(2)]
+
+    assert [sfn.finish(r["executionArn"])["status"] for r in runs] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+def test_service_integration_parameters_reach_boto_with_its_casing(sfn: Harness):
+    machine = tiny_machine(sfn, {
+        "Child": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+                  "Parameters": {"StateMachineArn.$": "$.target", "Name": "child", "Input": {"from": "parent"}},
+                  # As in ContinueAsNew: moto would fail to serialise the response's startDate otherwise.
+                  "ResultPath": None, "End": True},
+    }, "parent")
+    target = tiny_machine(sfn, {"Done": {"Type": "Succeed"}}, "child-machine")
+
+    run = sfn.sfn.start_execution(stateMachineArn=machine, input=json.dumps({"target": target}))
+
+    assert sfn.finish(run["executionArn"])["status"] == "SUCCEEDED"
+    [child] = sfn.sfn.list_executions(stateMachineArn=target)["executions"]
+    assert json.loads(sfn.sfn.describe_execution(executionArn=child["executionArn"])["input"]) == {"from": "parent"}
+
+
+def test_concurrent_transactions_lose_no_write(sfn: Harness):
+    pipeline = pipelinejobs.register_pipeline("contended")
+    job = pipelinejobs.PipelineJob(pipeline.uuid, {"n": 1}).setup().run()
+    writers, updates = 4, 15
+
+    def write(worker: int) -> None:
+        for n in range(updates):
+            pipelinejobs.get_job(job.uuid).update({"worker": worker, "n": n})
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    history = pipelinejobs.get_job(job.uuid).history
+    assert [e.seq for e in history] == list(range(1, 2 + writers * updates + 1))
+    assert pipelinejobs.get_job(job.uuid).record.version == len(history)

@@ -1,0 +1,299 @@
+"""Every path of statemachines/pipelinejob.asl.json, executed as written by moto's engine.
+
+The handlers are the real ones (functions/orchestrator/app.py); tasks are real local
+subprocesses, moto's Batch, moto's Lambda, an outside runner played by the test, or a
+simulated task driven by the simulated clock. Waits are shortened (tests/sfn_harness.py).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sfn_harness import Harness, state_transitions, wait_until
+
+import pipelinejobs
+from pipelinejobs import orchestration
+from pipelinejobs.errors import InvalidTransition
+from pipelinejobs.orchestration.handlers import TIMEOUT_ERRORS
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+#: A task that runs until stopped.
+SLEEPER = python("import time; time.sleep(60)")
+
+
+def pipeline(name: str, **task) -> str:
+    return pipelinejobs.register_pipeline(name, task=task).uuid
+
+
+def job(uuid: str) -> pipelinejobs.JobRecord:
+    return pipelinejobs.get_job(uuid).record
+
+
+def applied(uuid: str) -> list[tuple[str, str]]:
+    """(event, state) of every applied history entry, oldest first."""
+    return [(e.name, e.state) for e in pipelinejobs.get_job(uuid).history if e.applied]
+
+
+def last_data(uuid: str, event: str) -> dict:
+    return [e.data for e in pipelinejobs.get_job(uuid).history if e.applied and e.name == event][-1]
+
+
+def step_names(harness: Harness, execution_arn: str) -> list[str]:
+    return [e["stateEnteredEventDetails"]["name"] for e in harness.history(execution_arn)
+            if e["type"].endswith("StateEntered")]
+
+
+# ---- polling ------------------------------------------------------------------------------
+
+
+def test_success_records_every_step_and_keeps_the_output(sfn: Harness):
+    run = orchestration.start(pipeline("echo", launcher="local", params={"command": python("print('hello')")}),
+                              {"sample": 1})
+
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    assert job(run.uuid).state == "FINISHED"
+    assert [name for name, _ in applied(run.uuid)] == ["create", "update", "resource", "resource", "run", "finish"]
+    assert last_data(run.uuid, "finish")["exit_code"] == 0
+    names = step_names(sfn, run.execution_arn)
+    polls = (len(names) - 3) // 3
+    assert names == ["Dispatch", "Launch", *["Wait", "Check", "Dispatch"] * polls, "Finished"]
+    assert sfn.waits == [10 * 2**n for n in range(polls)]  # the first check comes soon, then backs off
+    [log] = orchestration.logs(run.uuid)
+    assert log.output == {"stdout": "hello\n", "stderr": ""}
+
+
+def test_failed_attempts_are_relaunched_until_one_succeeds(sfn: Harness):
+    flaky = python("import os, sys; n = int(os.environ['PIPELINEJOBS_ATTEMPT']); "
+                   "print('attempt', n, file=sys.stderr); sys.exit(0 if n >= 3 else 1)")
+    run = orchestration.start(pipeline("flaky", launcher="local", params={"command": flaky}, max_attempts=3))
+
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    record = job(run.uuid)
+    assert (record.state, record.attempt) == ("FINISHED", 3)
+    attempts = orchestration.attempts(run.uuid)
+    assert [(a.number, a.exit_code, a.succeeded) for a in attempts] == [(1, 1, False), (2, 1, False), (3, 0, True)]
+    assert all(a.handle and a.started and a.stopped for a in attempts)
+    assert [log.output["stderr"] for log in orchestration.logs(run.uuid)] == [f"attempt {n}\n" for n in (1, 2, 3)]
+    # The job stayed RUNNING between attempts: each failure is an update, not a fail.
+    assert [d["outcome"] for n, d in ((e.name, e.data) for e in pipelinejobs.get_job(run.uuid).history)
+            if n == "update" and "outcome" in d] == ["retrying", "retrying"]
+
+
+def test_exhausted_attempts_fail_the_job_with_the_last_reason(sfn: Harness):
+    failing = python("import sys; print('boom', file=sys.stderr); sys.exit(3)")
+    run = orchestration.start(pipeline("failing", launcher="local", params={"command": failing}, max_attempts=2))
+
+    described = sfn.finish(run.execution_arn)
+    assert (described["status"], described["error"]) == ("FAILED", "JobFailed")
+    assert job(run.uuid).state == "FAILED"
+    fail = last_data(run.uuid, "fail")
+    assert (fail["attempt"], fail["exit_code"], fail["reason"]) == (2, 3, "exited with 3")
+    assert [log.output["stderr"] for log in orchestration.logs(run.uuid)] == ["boom\n", "boom\n"]
+
+
+def test_timeout_stops_the_task_and_fails_the_job(sfn: Harness):
+    run = orchestration.start(pipeline("slow", launcher="local", params={"command": SLEEPER},
+                                       timeout_seconds=45, max_attempts=3))
+
+    assert sfn.finish(run.execution_arn)["status"] == "FAILED"
+    assert job(run.uuid).state == "FAILED"
+    assert last_data(run.uuid, "fail")["reason"] == "timeout"
+    assert sfn.waits == [10, 20, 15]  # the last wait ends at the deadline, not at the next backoff step
+    exit_code = Path(orchestration.attempts(run.uuid)[0].handle["directory"]) / "exit_code"
+    assert wait_until(lambda: exit_code.is_file() and exit_code.read_text(), what="the cancelled task's exit") == "-15"
+    assert len(orchestration.attempts(run.uuid)) == 1  # a timeout is not retried
+
+
+def test_kill_mid_run_stops_task_and_execution(sfn: Harness):
+    sfn.real_wait = 0.05
+    run = orchestration.start(pipeline("long", launcher="local", params={"command": SLEEPER}))
+    wait_until(lambda: job(run.uuid).state == "RUNNING", what="the job to run")
+
+    orchestration.kill(run.uuid)
+
+    assert sfn.finish(run.execution_arn)["status"] == "ABORTED"
+    record = job(run.uuid)
+    assert (record.state, record.run_id) == ("FAILED", None)
+    assert last_data(run.uuid, "fail")["reason"] == "killed"
+    exit_code = Path(record.launch["handle"]["directory"]) / "exit_code"
+    assert wait_until(lambda: exit_code.is_file() and exit_code.read_text(), what="the killed task's exit") == "-15"
+
+
+def test_an_unexpected_error_fails_the_job_with_error_and_cause(sfn: Harness):
+    run = orchestration.start(pipeline("nowhere", launcher="batch",
+                                       params={"jobQueue": "no-such-queue", "jobDefinition": "no-such-definition"}))
+
+    assert sfn.finish(run.execution_arn)["status"] == "FAILED"
+    assert job(run.uuid).state == "FAILED"
+    fail = last_data(run.uuid, "fail")
+    assert fail["reason"] == "error"
+    assert fail["error"] == "ClientException"
+    assert "does not exist" in fail["cause"]
+    assert "Recover" in step_names(sfn, run.execution_arn)
+
+
+def test_batch_job_runs_to_the_end(sfn: Harness):
+    import boto3
+
+    batch = boto3.client("batch")
+    role = sfn.role_arn
+    environment = batch.create_compute_environment(computeEnvironmentName="pipelinejobs-ce", type="UNMANAGED",
+                                                   state="ENABLED", serviceRole=role)["computeEnvironmentArn"]
+    batch.create_job_queue(jobQueueName="pipelinejobs-queue", state="ENABLED", priority=1,
+                           computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}])
+    batch.register_job_definition(jobDefinitionName="pipelinejobs-align", type="container",
+                                  containerProperties={"image": "busybox", "vcpus": 1, "memory": 128})
+    params = {"jobQueue": "pipelinejobs-queue", "jobDefinition": "pipelinejobs-align"}
+    run = orchestration.start(pipeline("align", launcher="batch", params=params))
+
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    assert job(run.uuid).state == "FINISHED"
+    [attempt] = orchestration.attempts(run.uuid)
+    assert attempt.log["cloudwatch"]["group"] == "/aws/batch/job"
+    submitted = batch.describe_jobs(jobs=[attempt.handle["job_id"]])["jobs"][0]
+    assert submitted["jobName"] == f"pj-{run.uuid}-1"
+
+
+def test_long_job_continues_as_new_execution(sfn: Harness, monkeypatch: pytest.MonkeyPatch):
+    sfn.use_simulated_launcher(monkeypatch)
+    run = orchestration.start(pipeline("long-sim", launcher="simulated", params={"duration": 600},
+                                       poll={"first": 10, "cap": 60, "max_iterations": 4}))
+
+    executions = sfn.finish_all()
+    assert [e["status"] for e in executions] == ["SUCCEEDED"] * len(executions)
+    assert len(executions) >= 3
+    assert job(run.uuid).state == "FINISHED"
+    assert job(run.uuid).execution_arn == executions[-1]["executionArn"]
+    continued = [e.data for e in pipelinejobs.get_job(run.uuid).history if e.name == "update" and "segment" in e.data]
+    assert [c["segment"] for c in continued] == list(range(1, len(executions)))
+    assert step_names(sfn, executions[0]["executionArn"])[-2:] == ["ContinueAsNew", "Continued"]
+    # Backoff carried over: every wait after the first four is at the cap.
+    assert sfn.waits[:4] == [10, 20, 40, 60] and set(sfn.waits[4:]) == {60}
+
+
+def test_a_job_reset_by_someone_else_is_left_alone(sfn: Harness, monkeypatch: pytest.MonkeyPatch):
+    launcher = sfn.use_simulated_launcher(monkeypatch)
+    sfn.real_wait = 0.05
+    run = orchestration.start(pipeline("reset-sim", launcher="simulated", params={"duration": 10**6}))
+    wait_until(lambda: job(run.uuid).state == "RUNNING", what="the job to run")
+
+    pipelinejobs.get_job(run.uuid).reset({"reason": "admin"})
+
+    described = sfn.finish(run.execution_arn)
+    assert (described["status"], described["error"]) == ("FAILED", "JobSuperseded")
+    assert job(run.uuid).state == "RESET"
+    assert len(launcher.cancelled) == 1
+
+
+# ---- rerun ----------------------------------------------------------------------------------
+
+
+def test_rerun_is_the_next_attempt_of_the_same_job(sfn: Harness):
+    uuid = pipeline("fix-me", launcher="local", params={"command": python("raise SystemExit(2)")})
+    first = orchestration.start(uuid, {"sample": 7})
+    sfn.finish(first.execution_arn)
+    assert job(first.uuid).state == "FAILED"
+
+    second = orchestration.rerun(first.uuid, overrides={"params": {"command": python("print('fixed')")}})
+
+    assert second.uuid == first.uuid and second.run_id != first.run_id
+    assert sfn.finish(second.execution_arn)["status"] == "SUCCEEDED"
+    record = job(first.uuid)
+    assert (record.state, record.attempt) == ("FINISHED", 2)
+    assert [a.succeeded for a in orchestration.attempts(first.uuid)] == [False, True]
+    assert [log.output["stdout"] for log in orchestration.logs(first.uuid, attempt=2)] == ["fixed\n"]
+    names = [name for name, _ in applied(first.uuid)]
+    assert names[names.index("fail"):names.index("fail") + 3] == ["fail", "reset", "ready"]
+
+
+def test_rerun_refuses_a_running_job(sfn: Harness, monkeypatch: pytest.MonkeyPatch):
+    sfn.use_simulated_launcher(monkeypatch)
+    sfn.real_wait = 0.05
+    run = orchestration.start(pipeline("busy", launcher="simulated", params={"duration": 10**6}))
+    wait_until(lambda: job(run.uuid).state == "RUNNING", what="the job to run")
+
+    with pytest.raises(InvalidTransition, match="kill it first"):
+        orchestration.rerun(run.uuid)
+    orchestration.kill(run.uuid)
+    assert sfn.finish(run.execution_arn)["status"] == "ABORTED"
+
+
+# ---- callback mode ----------------------------------------------------------------------------
+
+
+def test_callback_success_from_a_lambda_task_that_reports_back(sfn: Harness):
+    received = []
+
+    def worker(event: dict) -> None:  # what a task's Lambda function does with the SDK
+        received.append(event)
+        pipelinejobs.get_job(event["pipelinejobs"]["uuid"]).run({"worker": "up"}).finish({"outputs": 2})
+
+    sfn.add_function("pipelinejobs-task-count", worker)
+    run = orchestration.start(pipeline("count", launcher="lambda",
+                                       params={"FunctionName": "pipelinejobs-task-count", "Payload": {"x": 1}}))
+
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    assert job(run.uuid).state == "FINISHED"
+    [event] = received
+    assert event["x"] == 1 and event["pipelinejobs"]["attempt"] == 1
+    assert step_names(sfn, run.execution_arn) == ["Dispatch", "LaunchAndAwait", "Finished"]
+    assert state_transitions(sfn.history(run.execution_arn)) == 3
+
+
+def test_callback_failure_reported_by_the_job_fails_the_execution(sfn: Harness):
+    run = orchestration.start(pipeline("outside", launcher="external"))
+    wait_until(lambda: job(run.uuid).task_token, what="the execution to wait on its token")
+
+    pipelinejobs.get_job(run.uuid).run().fail({"reason": "bad input"})  # the outside runner, via the webhook
+
+    described = sfn.finish(run.execution_arn)
+    assert (described["status"], described["error"]) == ("FAILED", "JobFailed")
+    assert job(run.uuid).state == "FAILED"
+    assert last_data(run.uuid, "fail") == {"reason": "bad input"}
+    assert job(run.uuid).task_token is not None  # the failed attempt's token: spent, never reused
+
+
+def test_callback_failure_is_retried_as_a_new_attempt(sfn: Harness):
+    run = orchestration.start(pipeline("outside-twice", launcher="external", max_attempts=2))
+    first_token = wait_until(lambda: job(run.uuid).task_token, what="the first attempt's token")
+    pipelinejobs.get_job(run.uuid).run().fail({"reason": "transient"})
+
+    wait_until(lambda: job(run.uuid).task_token not in (None, first_token), what="the second attempt's token")
+    assert job(run.uuid).attempt == 2
+    pipelinejobs.get_job(run.uuid).run().finish()
+
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    names = [name for name, _ in applied(run.uuid)]
+    assert names[names.index("fail"):names.index("fail") + 3] == ["fail", "reset", "ready"]
+    assert job(run.uuid).state == "FINISHED"
+
+
+def test_callback_heartbeat_timeout_fails_a_silent_job(sfn: Harness):
+    run = orchestration.start(pipeline("silent", launcher="external", heartbeat_seconds=1))
+
+    assert sfn.finish(run.execution_arn, timeout=20)["status"] == "FAILED"
+    assert job(run.uuid).state == "FAILED"
+    fail = last_data(run.uuid, "fail")
+    assert fail["reason"] == "heartbeat"
+    assert fail["error"] in TIMEOUT_ERRORS  # AWS says States.HeartbeatTimeout; moto, States.Timeout
+
+
+def test_callback_events_count_as_heartbeats(sfn: Harness):
+    run = orchestration.start(pipeline("chatty", launcher="external", heartbeat_seconds=1))
+    wait_until(lambda: job(run.uuid).task_token, what="the execution to wait on its token")
+    reporter = pipelinejobs.get_job(run.uuid).run()
+    for beat in range(5):  # 2 s in all: twice the heartbeat, so only the updates keep it alive
+        time.sleep(0.4)
+        reporter.update({"progress": beat})
+
+    reporter.finish()
+
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    assert job(run.uuid).state == "FINISHED"
