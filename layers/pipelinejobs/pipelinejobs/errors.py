@@ -152,6 +152,14 @@ class WaitTimeout(PipelineJobsError, TimeoutError):
     status_code = 504
 
 
+class StorageUnavailable(PipelineJobsError):
+    """DynamoDB throttled or failed, and the SDK's retries (with backoff) did not get through.
+
+    Nothing was written. Safe to retry later: SQS redelivers, a job runner re-sends."""
+
+    status_code = 503
+
+
 class WriteConflict(PipelineJobsError):
     """Internal: a conditional write lost a race (another event moved the job first).
 

@@ -9,11 +9,11 @@ marker + conditional job update).
 from __future__ import annotations
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from ..config import INDEX_SHARDS, Config
-from ..errors import WriteConflict
+from ..errors import StorageUnavailable, WriteConflict
 from ..identity import shard
 from ..records import (
     ORCHESTRATION_FIELDS,
@@ -41,6 +41,9 @@ from .models import (
 
 #: Reasons a transaction is cancelled that mean "someone else wrote first".
 _RACE_CODES = {"ConditionalCheckFailed", "TransactionConflict"}
+#: Errors that mean "DynamoDB could not take this now" (botocore has already retried them).
+_UNAVAILABLE_CODES = {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+                      "ThrottlingError", "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"}
 _LAST_SEQ = 10**12 - 1
 
 
@@ -93,14 +96,17 @@ class DynamoDBJobStore(JobStore):
 
     def load(self, uuid: str, event_id: str | None = None) -> tuple[JobRecord | None, Outcome | None]:
         Job, Marker = self.models.job, self.models.marker
-        if event_id is None:
-            try:
-                return self._job_record(Job.get(job_pk(uuid), JOB_SK, consistent_read=True)), None
-            except DoesNotExist:
-                return None, None
-        with TransactGet(connection=self._connection) as read:
-            job_future = read.get(Job, job_pk(uuid), JOB_SK)
-            marker_future = read.get(Marker, job_pk(uuid), marker_sk(event_id))
+        try:
+            if event_id is None:
+                try:
+                    return self._job_record(Job.get(job_pk(uuid), JOB_SK, consistent_read=True)), None
+                except DoesNotExist:
+                    return None, None
+            with TransactGet(connection=self._connection) as read:
+                job_future = read.get(Job, job_pk(uuid), JOB_SK)
+                marker_future = read.get(Marker, job_pk(uuid), marker_sk(event_id))
+        except PynamoDBException as exc:
+            raise _translated(exc) from exc
         job, marker = _resolved(job_future), _resolved(marker_future)
         seen = None
         if marker is not None:
@@ -130,7 +136,7 @@ class DynamoDBJobStore(JobStore):
                     tx.save(marker, condition=Marker.pk.does_not_exist())
                 tx.update(self._job_item(before), actions=actions)
         except TransactWriteError as exc:
-            raise _conflict_or(exc) from exc
+            raise _translated(exc) from exc
 
     def commit_rejected(self, job: JobRecord, entry: HistoryEntry) -> bool:
         Job, Marker = self.models.job, self.models.marker
@@ -145,9 +151,9 @@ class DynamoDBJobStore(JobStore):
         except TransactWriteError as exc:
             reasons = [r.code if r else None for r in exc.cancellation_reasons]
             # Items are sent puts first, then the update: [entry, refusal marker, job].
-            if entry.id and reasons[1] == "ConditionalCheckFailed" and reasons[2] in (None, "None"):
+            if entry.id and reasons[1:] == ["ConditionalCheckFailed", None]:
                 return False
-            raise _conflict_or(exc) from exc
+            raise _translated(exc) from exc
         return True
 
     def insert_job(self, job: JobRecord, entry: HistoryEntry) -> bool:
@@ -156,9 +162,10 @@ class DynamoDBJobStore(JobStore):
                 tx.save(self._job_item(job))  # PynamoDB adds attribute_not_exists(version)
                 tx.save(self._event_item(job.uuid, entry))
         except TransactWriteError as exc:
-            if {r.code for r in exc.cancellation_reasons if r} & _RACE_CODES:
+            error = _translated(exc)
+            if isinstance(error, WriteConflict):  # the job exists already: get-or-create
                 return False
-            raise
+            raise error from exc
         return True
 
     def delete_job(self, job: JobRecord) -> None:
@@ -247,9 +254,14 @@ def _resolved(future):
         return None
 
 
-def _conflict_or(exc: TransactWriteError) -> Exception:
-    """A lost race becomes WriteConflict (the flow retries); anything else stays as is."""
-    if {r.code for r in exc.cancellation_reasons if r} & _RACE_CODES:
+def _translated(exc: PynamoDBException) -> Exception:
+    """A lost race becomes WriteConflict (the flow retries); throttling or a DynamoDB fault that
+    outlived botocore's retries becomes StorageUnavailable; anything else stays as it is."""
+    codes = {exc.cause_response_code} | {r.code for r in getattr(exc, "cancellation_reasons", None) or [] if r}
+    if codes & _RACE_CODES:
         return WriteConflict(str(exc))
+    if codes & _UNAVAILABLE_CODES or exc.cause_response_code is None:  # None: no answer at all (network)
+        return StorageUnavailable(f"DynamoDB is unavailable ({', '.join(sorted(c for c in codes if c)) or 'no answer'})"
+                                  "; nothing was written, retry later")
     return exc
 
