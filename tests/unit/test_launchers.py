@@ -1,0 +1,268 @@
+"""Launchers against moto's Batch, ECS and Lambda, and the local launcher with real subprocesses.
+
+moto's Batch runs no container without Docker; with ``batch.use_docker`` off it marks a submitted
+job SUCCEEDED at once (or FAILED, with MOTO_SIMPLE_BATCH_FAIL_AFTER=0), so these tests check what
+we send and how we read what comes back, not a container's life. moto's ECS walks a task through
+its statuses one DescribeTasks at a time, which is enough to follow it to STOPPED.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+from moto import mock_aws
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+from sfn_harness import running, wait_until
+
+from pipelinejobs.errors import LaunchFailed
+from pipelinejobs.launchers import LAUNCHERS, LaunchRequest, Phase
+from pipelinejobs.launchers.aws import client
+
+UUID = "0b5e4c7e-6a47-5d1c-9f5a-3c2d1e0f9a8b"
+ENV = {"PIPELINEJOBS_JOB_UUID": UUID, "PIPELINEJOBS_ATTEMPT": "1"}
+
+
+def request(params: dict, attempt: int = 1) -> LaunchRequest:
+    return LaunchRequest(job_uuid=UUID, attempt=attempt, params=params, name=f"pj-{UUID}-{attempt}",
+                         env={**ENV, "PIPELINEJOBS_ATTEMPT": str(attempt)}, job={"uuid": UUID, "attempt": attempt})
+
+
+# ---- local ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PIPELINEJOBS_LOCAL_DIR", str(tmp_path))
+    return LAUNCHERS["local"]
+
+
+def python(code: str) -> dict:
+    return {"command": [sys.executable, "-c", code]}
+
+
+def ended(launcher, handle):
+    return wait_until(lambda: (s := launcher.check(handle)).phase in (Phase.SUCCEEDED, Phase.FAILED) and s,
+                      what="the task to end")
+
+
+def test_local_task_output_and_environment_are_kept_per_attempt(local, tmp_path: Path):
+    code = "import os; print('attempt', os.environ['PIPELINEJOBS_ATTEMPT'], os.environ['GREETING'])"
+    handles = [local.launch(request({**python(code), "env": {"GREETING": "hi"}}, attempt=n)) for n in (1, 2)]
+
+    for launched in handles:
+        status = ended(local, launched.handle)
+        assert (status.phase, status.exit_code) == (Phase.SUCCEEDED, 0)
+    outputs = [Path(launched.log["files"]["stdout"]).read_text() for launched in handles]
+    assert outputs == ["attempt 1 hi\n", "attempt 2 hi\n"]
+    assert Path(handles[1].handle["directory"]) == tmp_path / UUID / "2"
+
+
+def test_local_task_failure_reports_the_exit_code_and_keeps_stderr(local):
+    launched = local.launch(request(python("import sys; sys.stderr.write('nope'); sys.exit(4)")))
+
+    status = ended(local, launched.handle)
+
+    assert (status.phase, status.exit_code, status.reason) == (Phase.FAILED, 4, "exited with 4")
+    assert Path(launched.log["files"]["stderr"]).read_text() == "nope"
+
+
+def test_local_task_cancel_stops_the_command_and_records_the_signal(local):
+    launched = local.launch(request(python("import time; print('started', flush=True); time.sleep(60)")))
+    wait_until(lambda: Path(launched.log["files"]["stdout"]).read_text(), what="the command to start")
+    assert local.check(launched.handle).phase == Phase.RUNNING
+
+    local.cancel(launched.handle, "killed")
+
+    status = ended(local, launched.handle)
+    assert (status.phase, status.exit_code, status.reason) == (Phase.FAILED, -15, "killed by SIGTERM")
+    local.cancel(launched.handle, "again")  # harmless once it is gone
+
+
+def test_a_local_task_that_vanishes_is_failed_not_running_forever(local):
+    launched = local.launch(request(python("import time; time.sleep(60)")))
+    os.killpg(launched.handle["pid"], signal.SIGKILL)  # the runner too: nobody records an exit code
+
+    status = ended(local, launched.handle)
+
+    assert (status.phase, status.detail) == (Phase.FAILED, "VANISHED")
+
+
+def test_a_local_command_that_does_not_exist_fails_with_127(local):
+    launched = local.launch(request({"command": ["/no/such/program"]}))
+    assert ended(local, launched.handle).exit_code == 127
+    assert "cannot run '/no/such/program'" in Path(launched.log["files"]["stderr"]).read_text()
+
+
+# ---- AWS Batch -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def batch(aws_env):
+    with mock_aws(config={"batch": {"use_docker": False}}):
+        aws = boto3.client("batch")
+        role = boto3.client("iam").create_role(RoleName="batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        environment = aws.create_compute_environment(computeEnvironmentName="pipelinejobs-ce", type="UNMANAGED",
+                                                     state="ENABLED", serviceRole=role)["computeEnvironmentArn"]
+        aws.create_job_queue(jobQueueName="pipelinejobs-q", state="ENABLED", priority=1,
+                             computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}])
+        aws.register_job_definition(jobDefinitionName="pipelinejobs-jd", type="container",
+                                    containerProperties={"image": "busybox", "vcpus": 1, "memory": 128})
+        yield aws
+
+
+BATCH_PARAMS = {"jobQueue": "pipelinejobs-q", "jobDefinition": "pipelinejobs-jd",
+                "containerOverrides": {"environment": [{"name": "SAMPLE", "value": "s1"}]}, "tags": {"team": "a"}}
+
+
+def test_batch_submits_the_params_with_the_jobs_environment(batch):
+    launched = LAUNCHERS["batch"].launch(request(BATCH_PARAMS))
+
+    [job] = batch.describe_jobs(jobs=[launched.handle["job_id"]])["jobs"]
+    assert job["jobName"] == f"pj-{UUID}-1"
+    environment = {e["name"]: e["value"] for e in job["container"]["environment"]}
+    assert environment | {"SAMPLE": "s1", **ENV} == environment
+    assert job["tags"] == {"team": "a"}
+
+
+def test_batch_status_exit_and_log_stream_are_read_back(batch):
+    launched = LAUNCHERS["batch"].launch(request(BATCH_PARAMS))
+
+    status = LAUNCHERS["batch"].check(launched.handle)
+
+    assert (status.phase, status.detail) == (Phase.SUCCEEDED, "SUCCEEDED")
+    assert status.log["cloudwatch"]["group"] == "/aws/batch/job"
+    assert launched.handle["job_id"] in status.log["cloudwatch"]["stream"]
+
+
+def test_batch_failure_and_missing_jobs_are_failed(batch, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")
+    launched = LAUNCHERS["batch"].launch(request(BATCH_PARAMS))
+
+    assert LAUNCHERS["batch"].check(launched.handle).phase == Phase.FAILED
+    assert LAUNCHERS["batch"].check({"job_id": "no-such-job"}).detail == "MISSING"
+
+
+def test_batch_cancel_terminates_the_job(batch):
+    launched = LAUNCHERS["batch"].launch(request(BATCH_PARAMS))
+    with Stubber(client("batch")) as stub:
+        stub.add_response("terminate_job", {}, {"jobId": launched.handle["job_id"], "reason": "killed"})
+        LAUNCHERS["batch"].cancel(launched.handle, "killed")
+        stub.assert_no_pending_responses()
+
+
+# ---- Amazon ECS ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ecs(aws_env, monkeypatch: pytest.MonkeyPatch):
+    # moto 5.2.1's awsvpc tasks read an ENI attribute its ENIs lack; give them one.
+    monkeypatch.setattr(NetworkInterface, "private_dns_name", property(lambda eni: f"{eni.id}.ec2.internal"),
+                        raising=False)
+    with mock_aws():
+        ec2 = boto3.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+        aws = boto3.client("ecs")
+        aws.create_cluster(clusterName="pipelinejobs")
+        aws.register_task_definition(
+            family="pipelinejobs-align", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+            memory="512", containerDefinitions=[
+                {"name": "main", "image": "busybox", "cpu": 256, "memory": 512, "logConfiguration": {
+                    "logDriver": "awslogs", "options": {"awslogs-group": "/ecs/align", "awslogs-stream-prefix": "pj",
+                                                        "awslogs-region": "us-east-1"}}},
+                {"name": "sidecar", "image": "busybox", "essential": False, "cpu": 0, "memory": 64},
+            ])
+        yield aws, {"cluster": "pipelinejobs", "taskDefinition": "pipelinejobs-align",
+                    "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}}
+
+
+def test_ecs_runs_a_fargate_task_with_the_jobs_environment_on_essential_containers(ecs):
+    aws, params = ecs
+    overrides = {"containerOverrides": [{"name": "main", "command": ["align"],
+                                         "environment": [{"name": "SAMPLE", "value": "s1"}]}]}
+
+    launched = LAUNCHERS["ecs"].launch(request({**params, "overrides": overrides}))
+
+    [task] = aws.describe_tasks(cluster="pipelinejobs", tasks=[launched.handle["task_arn"]])["tasks"]
+    assert (task["launchType"], task["startedBy"]) == ("FARGATE", "pipelinejobs")
+    [main] = task["overrides"]["containerOverrides"]
+    assert main["command"] == ["align"]
+    assert {e["name"]: e["value"] for e in main["environment"]} == {"SAMPLE": "s1", **ENV}
+    task_id = launched.handle["task_arn"].rsplit("/", 1)[-1]
+    assert launched.log == {"cloudwatch": {"group": "/ecs/align", "stream": f"pj/main/{task_id}"}}
+
+
+def test_ecs_task_is_followed_to_stopped(ecs):
+    _, params = ecs
+    launched = LAUNCHERS["ecs"].launch(request(params))
+
+    details = []
+    while not details or details[-1].phase not in (Phase.SUCCEEDED, Phase.FAILED):
+        details.append(LAUNCHERS["ecs"].check(launched.handle))
+        assert len(details) < 10
+
+    assert [s.phase for s in details[:-1]] == [Phase.RUNNING] * (len(details) - 1)
+    assert (details[-1].detail, details[-1].phase, details[-1].exit_code) == ("STOPPED", Phase.SUCCEEDED, 0)
+
+
+def test_ecs_cancel_stops_the_task_and_missing_tasks_are_failed(ecs):
+    aws, params = ecs
+    launched = LAUNCHERS["ecs"].launch(request(params))
+
+    LAUNCHERS["ecs"].cancel(launched.handle, "killed")
+
+    [task] = aws.describe_tasks(cluster="pipelinejobs", tasks=[launched.handle["task_arn"]])["tasks"]
+    assert (task["lastStatus"], task["stoppedReason"]) == ("STOPPED", "killed")
+    missing = launched.handle["task_arn"].rsplit("/", 1)[0] + "/00000000000000000000000000000000"
+    assert LAUNCHERS["ecs"].check({"cluster": "pipelinejobs", "task_arn": missing}).detail == "MISSING"
+
+
+def test_ecs_refusing_to_place_a_task_is_a_launch_failure(ecs):
+    _, params = ecs
+    with Stubber(client("ecs")) as stub:
+        stub.add_response("describe_task_definition", {"taskDefinition": {"containerDefinitions": [{"name": "main"}]}})
+        stub.add_response("run_task", {"tasks": [], "failures": [{"reason": "RESOURCE:MEMORY"}]},
+                          {**params, "launchType": "FARGATE", "startedBy": "pipelinejobs", "overrides": ANY,
+                           "clientToken": f"pj-{UUID}-1"})
+        with pytest.raises(LaunchFailed, match="RESOURCE:MEMORY"):
+            LAUNCHERS["ecs"].launch(request(params))
+
+
+# ---- AWS Lambda and external ---------------------------------------------------------------
+
+
+def test_lambda_invokes_the_function_asynchronously_with_the_job(aws_env, monkeypatch, tmp_path):
+    with running(monkeypatch, tmp_path) as harness:
+        received = []
+        harness.add_function("pipelinejobs-task-fn", received.append)
+
+        launched = LAUNCHERS["lambda"].launch(request({"FunctionName": "pipelinejobs-task-fn", "Payload": {"x": 1}}))
+
+        assert received == [{"x": 1, "pipelinejobs": {"uuid": UUID, "attempt": 1}}]
+        assert launched.handle["function"] == "pipelinejobs-task-fn"
+        assert launched.log["cloudwatch"] == {"group": "/aws/lambda/pipelinejobs-task-fn",
+                                              "request_id": launched.handle["request_id"]}
+        assert LAUNCHERS["lambda"].check(launched.handle).phase == Phase.RUNNING
+
+
+def test_lambda_invocations_are_asynchronous(aws_env):
+    with mock_aws(), Stubber(client("lambda")) as stub:
+        stub.add_response("invoke", {"StatusCode": 202, "ResponseMetadata": {"RequestId": "r-1"}},
+                          {"FunctionName": "pipelinejobs-task-fn", "InvocationType": "Event", "Payload": ANY})
+        launched = LAUNCHERS["lambda"].launch(request({"FunctionName": "pipelinejobs-task-fn"}))
+        assert launched.handle["request_id"] == "r-1"
+
+
+def test_external_tasks_launch_nothing_and_are_watched_through_the_job():
+    launched = LAUNCHERS["external"].launch(request({}))
+    assert launched.handle == {} and launched.log is None
+    assert LAUNCHERS["external"].check(launched.handle).phase == Phase.RUNNING
+    assert json.dumps(launched.to_dict())  # it travels in Step Functions state as it is
