@@ -4,7 +4,8 @@ The webhook, direct invokes, SQS and EventBridge all apply events here, so each
 counts and logs the same way, and each turns an error into the same caller-safe
 answer: a status code and the error's own ``to_dict()``, or, for anything
 unexpected, a bare 500 whose body says nothing about the internals (the stack
-trace goes to the log, never to the caller).
+trace goes to the log, never to the caller). A 503 (ConcurrencyConflict,
+StorageUnavailable) is passed on as it is: it tells the caller to retry.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from . import observability
-from .errors import ConcurrencyConflict, PipelineJobsError
+from .errors import PipelineJobsError
 from .records import Outcome
 from .service import handle_event
 
+RETRY_LATER = 503
 INTERNAL_ERROR = {"error": "InternalError", "message": "internal error; the request id is in the function's logs"}
 
 
@@ -40,7 +42,7 @@ def apply(message: Any, *, source: str, trusted: bool = False) -> Outcome:
 
 def error_answer(exc: Exception) -> tuple[int, dict[str, Any]]:
     """The status code and body to answer ``exc`` with; unexpected errors are logged with their trace."""
-    if isinstance(exc, ConcurrencyConflict) or (isinstance(exc, PipelineJobsError) and exc.status_code < 500):
+    if isinstance(exc, PipelineJobsError) and (exc.status_code < 500 or exc.status_code == RETRY_LATER):
         return exc.status_code, exc.to_dict()
     observability.logger().error("unexpected error", exc_info=exc)  # handlers may run outside the except block
     return 500, dict(INTERNAL_ERROR)

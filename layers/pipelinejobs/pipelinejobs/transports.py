@@ -28,6 +28,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any], str], errors.PipelineJobsError]] 
     "Forbidden": lambda b, _: errors.Forbidden(b["message"]),
     "JobNotFound": lambda _, uuid: errors.JobNotFound(uuid),
     "ConcurrencyConflict": lambda b, _: errors.ConcurrencyConflict(b["message"]),
+    "StorageUnavailable": lambda b, _: errors.StorageUnavailable(b["message"]),
 }
 
 

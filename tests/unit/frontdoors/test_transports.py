@@ -22,6 +22,7 @@ ERRORS = [
     errors.Forbidden("event 'reset' needs an admin token"),
     errors.JobNotFound(UUID),
     errors.ConcurrencyConflict("lost 30 write races"),
+    errors.StorageUnavailable("DynamoDB throttled"),
 ]
 
 

@@ -98,6 +98,19 @@ def test_an_unexpected_failure_is_a_bare_500(webhook, monkeypatch, aws_env):
     assert json.loads(response["body"]) == frontdoor.INTERNAL_ERROR
 
 
+def test_retry_later_is_passed_on_with_retry_after(webhook, monkeypatch, aws_env):
+    from pipelinejobs import frontdoor
+    from pipelinejobs.errors import StorageUnavailable
+
+    def throttled(*_, **__):
+        raise StorageUnavailable("DynamoDB throttled the request")
+
+    monkeypatch.setattr(frontdoor, "handle_event", throttled)
+    response = webhook(sample("webhook", "post-event"), LambdaContext())
+    assert (response["statusCode"], response["headers"]["Retry-After"]) == (503, "1")
+    assert json.loads(response["body"])["error"] == "StorageUnavailable"
+
+
 @pytest.mark.parametrize(("module", "unwanted"), [
     ("pipelinejobs.intake", ["pydantic", "aws_lambda_powertools.event_handler",
                              "aws_lambda_powertools.utilities.batch"]),

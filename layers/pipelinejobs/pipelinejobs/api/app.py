@@ -50,7 +50,8 @@ _EVENT_ANSWERS: dict[int, Any] = {
           "content": _ERROR},
     413: {"description": f"The event's data is over {MAX_DATA_BYTES // 1024} KiB as compact JSON.",
           "content": _ERROR},
-    503: {"description": "Too many concurrent events for this job; retry later.", "content": _ERROR},
+    503: {"description": "Too many concurrent events for this job, or DynamoDB throttled: nothing was written; "
+                         "retry later.", "content": _ERROR},
 }
 
 Token = Annotated[str | None, Query(description="The job's token (16 hex), or an admin token (32 hex).")]
@@ -58,7 +59,7 @@ Token = Annotated[str | None, Query(description="The job's token (16 hex), or an
 
 def _answer(exc: Exception) -> Response:
     status, body = frontdoor.error_answer(exc)
-    headers = {"Retry-After": "1"} if status == 503 else None
+    headers = {"Retry-After": "1"} if status == frontdoor.RETRY_LATER else None
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
