@@ -174,6 +174,18 @@ class Harness:
         return launcher
 
 
+def moto_batch_queue(role_arn: str) -> dict[str, str]:
+    """A Batch job queue and job definition in moto: the launcher params that reach them."""
+    batch = boto3.client("batch")
+    environment = batch.create_compute_environment(computeEnvironmentName="pipelinejobs-ce", type="UNMANAGED",
+                                                   state="ENABLED", serviceRole=role_arn)["computeEnvironmentArn"]
+    batch.create_job_queue(jobQueueName="pipelinejobs-queue", state="ENABLED", priority=1,
+                           computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}])
+    batch.register_job_definition(jobDefinitionName="pipelinejobs-align", type="container",
+                                  containerProperties={"image": "busybox", "vcpus": 1, "memory": 128})
+    return {"jobQueue": "pipelinejobs-queue", "jobDefinition": "pipelinejobs-align"}
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while not (value := predicate()):

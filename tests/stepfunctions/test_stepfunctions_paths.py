@@ -11,8 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import pytest
-from sfn_harness import Harness, state_transitions, wait_until
+from sfn_harness import Harness, moto_batch_queue, state_transitions, wait_until
 
 import pipelinejobs
 from pipelinejobs import orchestration
@@ -140,24 +141,13 @@ def test_an_unexpected_error_fails_the_job_with_error_and_cause(sfn: Harness):
 
 
 def test_batch_job_runs_to_the_end(sfn: Harness):
-    import boto3
-
-    batch = boto3.client("batch")
-    role = sfn.role_arn
-    environment = batch.create_compute_environment(computeEnvironmentName="pipelinejobs-ce", type="UNMANAGED",
-                                                   state="ENABLED", serviceRole=role)["computeEnvironmentArn"]
-    batch.create_job_queue(jobQueueName="pipelinejobs-queue", state="ENABLED", priority=1,
-                           computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}])
-    batch.register_job_definition(jobDefinitionName="pipelinejobs-align", type="container",
-                                  containerProperties={"image": "busybox", "vcpus": 1, "memory": 128})
-    params = {"jobQueue": "pipelinejobs-queue", "jobDefinition": "pipelinejobs-align"}
-    run = orchestration.start(pipeline("align", launcher="batch", params=params))
+    run = orchestration.start(pipeline("align", launcher="batch", params=moto_batch_queue(sfn.role_arn)))
 
     assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
     assert job(run.uuid).state == "FINISHED"
     [attempt] = orchestration.attempts(run.uuid)
     assert attempt.log["cloudwatch"]["group"] == "/aws/batch/job"
-    submitted = batch.describe_jobs(jobs=[attempt.handle["job_id"]])["jobs"][0]
+    submitted = boto3.client("batch").describe_jobs(jobs=[attempt.handle["job_id"]])["jobs"][0]
     assert submitted["jobName"] == f"pj-{run.uuid}-1"
 
 

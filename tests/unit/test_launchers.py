@@ -19,7 +19,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
-from sfn_harness import running, wait_until
+from sfn_harness import moto_batch_queue, running, wait_until
 
 from pipelinejobs.errors import LaunchFailed
 from pipelinejobs.launchers import LAUNCHERS, LaunchRequest, Phase
@@ -106,25 +106,15 @@ def test_a_local_command_that_does_not_exist_fails_with_127(local):
 @pytest.fixture
 def batch(aws_env):
     with mock_aws(config={"batch": {"use_docker": False}}):
-        aws = boto3.client("batch")
         role = boto3.client("iam").create_role(RoleName="batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        environment = aws.create_compute_environment(computeEnvironmentName="pipelinejobs-ce", type="UNMANAGED",
-                                                     state="ENABLED", serviceRole=role)["computeEnvironmentArn"]
-        aws.create_job_queue(jobQueueName="pipelinejobs-q", state="ENABLED", priority=1,
-                             computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}])
-        aws.register_job_definition(jobDefinitionName="pipelinejobs-jd", type="container",
-                                    containerProperties={"image": "busybox", "vcpus": 1, "memory": 128})
-        yield aws
-
-
-BATCH_PARAMS = {"jobQueue": "pipelinejobs-q", "jobDefinition": "pipelinejobs-jd",
-                "containerOverrides": {"environment": [{"name": "SAMPLE", "value": "s1"}]}, "tags": {"team": "a"}}
+        yield {**moto_batch_queue(role), "containerOverrides": {"environment": [{"name": "SAMPLE", "value": "s1"}]},
+               "tags": {"team": "a"}}
 
 
 def test_batch_submits_the_params_with_the_jobs_environment(batch):
-    launched = LAUNCHERS["batch"].launch(request(BATCH_PARAMS))
+    launched = LAUNCHERS["batch"].launch(request(batch))
 
-    [job] = batch.describe_jobs(jobs=[launched.handle["job_id"]])["jobs"]
+    [job] = boto3.client("batch").describe_jobs(jobs=[launched.handle["job_id"]])["jobs"]
     assert job["jobName"] == f"pj-{UUID}-1"
     environment = {e["name"]: e["value"] for e in job["container"]["environment"]}
     assert environment | {"SAMPLE": "s1", **ENV} == environment
@@ -132,7 +122,7 @@ def test_batch_submits_the_params_with_the_jobs_environment(batch):
 
 
 def test_batch_status_exit_and_log_stream_are_read_back(batch):
-    launched = LAUNCHERS["batch"].launch(request(BATCH_PARAMS))
+    launched = LAUNCHERS["batch"].launch(request(batch))
 
     status = LAUNCHERS["batch"].check(launched.handle)
 
@@ -143,14 +133,14 @@ def test_batch_status_exit_and_log_stream_are_read_back(batch):
 
 def test_batch_failure_and_missing_jobs_are_failed(batch, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")
-    launched = LAUNCHERS["batch"].launch(request(BATCH_PARAMS))
+    launched = LAUNCHERS["batch"].launch(request(batch))
 
     assert LAUNCHERS["batch"].check(launched.handle).phase == Phase.FAILED
     assert LAUNCHERS["batch"].check({"job_id": "no-such-job"}).detail == "MISSING"
 
 
 def test_batch_cancel_terminates_the_job(batch):
-    launched = LAUNCHERS["batch"].launch(request(BATCH_PARAMS))
+    launched = LAUNCHERS["batch"].launch(request(batch))
     with Stubber(client("batch")) as stub:
         stub.add_response("terminate_job", {}, {"jobId": launched.handle["job_id"], "reason": "killed"})
         LAUNCHERS["batch"].cancel(launched.handle, "killed")

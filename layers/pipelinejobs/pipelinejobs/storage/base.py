@@ -15,20 +15,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from .. import fsm
+from .. import fsm, records
 from ..config import Config
 from ..errors import ConcurrencyConflict, InvalidTransition, JobNotFound, PreconditionFailed, WriteConflict
 from ..events import Event
-from ..records import (
-    ORCHESTRATION_FIELDS,
-    HistoryEntry,
-    HistoryPage,
-    JobRecord,
-    JobSummary,
-    Outcome,
-    PipelineRecord,
-    now_iso,
-)
+from ..records import HistoryEntry, HistoryPage, JobRecord, JobSummary, Outcome, PipelineRecord, now_iso
 
 BACKOFF_BASE_SECONDS = 0.01
 BACKOFF_CAP_SECONDS = 0.5
@@ -116,8 +107,9 @@ class JobStore(ABC):
         Raises JobNotFound, PreconditionFailed (``expect`` not met; nothing written), InvalidTransition
         (after recording the refusal in the history) or ConcurrencyConflict (retries spent; nothing
         was written)."""
-        if set(fields or {}) - set(ORCHESTRATION_FIELDS):  # never state, version or history: those follow the FSM
-            raise ValueError(f"only {', '.join(ORCHESTRATION_FIELDS)} may be set with an event, not {sorted(fields)}")
+        allowed = records.ORCHESTRATION_FIELDS
+        if set(fields or {}) - set(allowed):  # never state, version or history: those follow the FSM
+            raise ValueError(f"only {', '.join(allowed)} may be set with an event, not {sorted(fields)}")
         for attempt in range(self.config.max_write_attempts):
             job, seen = self.load(event.uuid, event.id)
             if job is None:
