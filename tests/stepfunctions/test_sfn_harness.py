@@ -77,7 +77,7 @@ def test_service_integration_parameters_reach_boto_with_its_casing(sfn: Harness)
 def test_concurrent_transactions_lose_no_write(sfn: Harness):
     pipeline = pipelinejobs.register_pipeline("contended")
     job = pipelinejobs.PipelineJob(pipeline.uuid, {"n": 1}).setup().run()
-    writers, updates = 4, 15
+    writers, updates = 3, 8
 
     def write(worker: int) -> None:
         for n in range(updates):

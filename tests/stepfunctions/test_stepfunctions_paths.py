@@ -13,11 +13,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-from sfn_harness import Harness, moto_batch_queue, state_transitions, wait_until
+from sfn_harness import ORCHESTRATOR, Harness, moto_batch_queue, state_transitions, wait_until
 
 import pipelinejobs
 from pipelinejobs import orchestration
-from pipelinejobs.errors import InvalidTransition
+from pipelinejobs.errors import ConcurrencyConflict, InvalidTransition
 from pipelinejobs.orchestration.handlers import TIMEOUT_ERRORS
 
 
@@ -287,3 +287,32 @@ def test_callback_events_count_as_heartbeats(sfn: Harness):
 
     assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
     assert job(run.uuid).state == "FINISHED"
+
+
+def test_callback_timeout_fails_the_job(sfn: Harness):
+    run = orchestration.start(pipeline("too-slow", launcher="external", timeout_seconds=1, max_attempts=2))
+
+    assert sfn.finish(run.execution_arn, timeout=20)["status"] == "FAILED"
+    fail = last_data(run.uuid, "fail")
+    assert (fail["reason"], fail["attempt"]) == ("timeout", 1)  # a timeout is not retried
+
+
+def test_a_retried_launch_step_launches_nothing_twice(sfn: Harness):
+    orchestrator = sfn.functions[ORCHESTRATOR]
+    failures = []
+
+    def fails_once_after_launching(event: dict) -> dict:
+        result = orchestrator(event)
+        if event["action"] == "launch" and not failures:
+            failures.append(event)
+            raise ConcurrencyConflict("injected after the launch was recorded")  # in the Task's Retry list
+        return result
+
+    sfn.functions[ORCHESTRATOR] = fails_once_after_launching
+    run = orchestration.start(pipeline("retried", launcher="local", params={"command": python("print('once')")}))
+
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    assert len(failures) == 1
+    launched = [e for e in pipelinejobs.get_job(run.uuid).history if e.data.get("status") == "LAUNCHED"]
+    assert len(launched) == 1
+    assert [log.output["stdout"] for log in orchestration.logs(run.uuid)] == ["once\n"]

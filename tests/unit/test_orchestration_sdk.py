@@ -17,7 +17,7 @@ import pipelinejobs
 from pipelinejobs import orchestration
 from pipelinejobs.errors import InvalidTaskSpec, InvalidTransition, PreconditionFailed
 from pipelinejobs.launchers.aws import client
-from pipelinejobs.orchestration import task_tokens
+from pipelinejobs.orchestration import handlers, task_tokens
 from pipelinejobs.orchestration.spec import TaskSpec
 
 TASK = {"launcher": "external"}
@@ -151,6 +151,21 @@ def test_a_refused_settle_is_logged_not_raised(moto_env, caplog: pytest.LogCaptu
         assert send(job.uuid, "finish").state == "FINISHED"
         stepfunctions.assert_no_pending_responses()
     assert "send_task_success refused" in caplog.text
+
+
+def test_a_retried_callback_launch_step_stores_the_new_token(moto_env):
+    """Step Functions gives a retried Task a new token (moto keeps the old one, so this is tested here):
+    the job must carry the new one, or its end would settle a token nobody waits on."""
+    run = orchestration.start(pipelinejobs.register_pipeline("unit", task=TASK).uuid, {"n": 1})
+    state = json.loads(boto3.client("stepfunctions").describe_execution(executionArn=run.execution_arn)["input"])
+    request = {"action": "launch", "state": state, "execution": run.execution_arn}
+
+    handlers.handle({**request, "token": "first"})
+    handlers.handle({**request, "token": "retried"})
+
+    job = pipelinejobs.get_job(run.uuid)
+    assert job.record.task_token == "retried"
+    assert [e.data.get("status") for e in job.history if e.name == "resource"] == ["LAUNCHING", "LAUNCHED"]
 
 
 # ---- start ----------------------------------------------------------------------------------------
