@@ -168,6 +168,18 @@ def test_a_retried_callback_launch_step_stores_the_new_token(moto_env):
     assert [e.data.get("status") for e in job.history if e.name == "resource"] == ["LAUNCHING", "LAUNCHED"]
 
 
+def test_a_state_dispatch_cannot_route_fails_the_job_with_the_reason(moto_env):
+    run = orchestration.start(pipelinejobs.register_pipeline("unit", task=TASK).uuid, {"n": 1})
+    state = json.loads(boto3.client("stepfunctions").describe_execution(executionArn=run.execution_arn)["input"])
+
+    unroutable = {**state, "next": "teleport"}
+    after = handlers.handle({"action": "recover", "state": unroutable, "execution": run.execution_arn})
+
+    assert after["next"] == "failed"
+    [fail] = [e.data for e in pipelinejobs.get_job(run.uuid).history if e.name == "fail"]
+    assert (fail["reason"], fail["cause"]) == ("error", "no step named 'teleport'")
+
+
 # ---- start ----------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,9 @@ from .spec import MAX_TASK_SECONDS, TaskSpec
 
 @dataclass(frozen=True)
 class RunState:
-    next: Step
+    #: A Step; read back as a plain string, so that recover can handle a state whose step this
+    #: code does not know (Dispatch routes any such state to Recover).
+    next: str
     job: str
     pipeline: str
     #: The run this execution chain belongs to; every step it sends expects the job to carry it.
@@ -56,7 +58,7 @@ class RunState:
         """Read a state back; keys Step Functions added on the way (a ResultPath) are ignored."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        return cls(**{**values, "next": Step(values["next"]), "spec": TaskSpec.from_dict(values["spec"])})
+        return cls(**{**values, "spec": TaskSpec.from_dict(values["spec"])})
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "spec": self.spec.to_dict()}
