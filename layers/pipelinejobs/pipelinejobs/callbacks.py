@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from .errors import InvalidEvent
-from .events import content_id
+from .events import check_data_size, content_id
 
 #: What a status nobody knows becomes, as in the original: history is kept, the state is not moved.
 UNKNOWN_STATUS_EVENT = "update"
@@ -123,6 +123,7 @@ def callback_message(uuid: str, *, token: str | None, status: str | None, event:
     name = event.strip().lower() if event else event_for_status(status)
     if status and "status" not in data:
         data = {**data, "status": status}
+    check_data_size(data)  # before the content id is computed on it: it must be JSON, and not too large
     message = {"uuid": uuid, "event": name, "data": data, "id": content_id(uuid, name, data)}
     if token is not None:
         message["token"] = token

@@ -40,12 +40,28 @@ def _validator():
 
 
 def compact_json(value: Any) -> str:
-    """Canonical JSON: the form sizes and content ids are computed on."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    """Canonical JSON: the form sizes and content ids are computed on.
+
+    NaN and Infinity raise ValueError: Python's json reads and writes them, but they
+    are not JSON, and EventBridge would refuse a change notification that held one."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+
+def _unrepresentable(exc: Exception) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        return "holds text that is not valid Unicode (a lone surrogate)"
+    if isinstance(exc, RecursionError):
+        return "is nested too deeply"
+    return "holds NaN or Infinity, which JSON does not allow" if isinstance(exc, ValueError) else "is not JSON"
 
 
 def check_data_size(data: Any, field_name: str = "data") -> None:
-    size = len(compact_json(data).encode())
+    """Refuse data over the size limit (413), and data nothing downstream could store or send on (400):
+    a sender's JSON may escape a lone surrogate or nest thousands deep, and Python's json accepts NaN."""
+    try:
+        size = len(compact_json(data).encode())
+    except (ValueError, TypeError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        raise InvalidEvent.single(field_name, _unrepresentable(exc)) from None
     if size > MAX_DATA_BYTES:
         raise PayloadTooLarge.single(field_name, f"is {size} bytes as JSON; the limit is {MAX_DATA_BYTES}")
 

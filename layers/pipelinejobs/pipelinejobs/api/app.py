@@ -71,6 +71,14 @@ def _invalid_request(exc: RequestValidationError) -> Response:
     return _answer(InvalidEvent(problems))
 
 
+@app.exception_handler([UnicodeDecodeError, RecursionError])
+def _unreadable_body(exc: Exception) -> Response:
+    """A body that is not UTF-8 (a binary upload, base64-encoded by API Gateway) or JSON nested deeper than
+    Python's parser goes: the sender's fault, raised while the body is read (by Powertools for POST /events)."""
+    problem = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "is nested too deeply"
+    return _answer(InvalidEvent.single("(body)", problem))
+
+
 @app.exception_handler(ServiceError)
 def _no_such_route(exc: ServiceError) -> Response:
     """Powertools' own answers (no route for this path or method) keep their status, in our body shape."""

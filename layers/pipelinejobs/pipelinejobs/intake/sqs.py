@@ -53,7 +53,7 @@ def _dead_letter(record: SQSRecord, error: PipelineJobsError) -> None:
 def _handle_record(record: SQSRecord) -> None:
     try:
         message = json.loads(record.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply for Python's parser
         message = record.body  # not JSON: handle_event refuses it as an InvalidEvent, like any bad message
     try:
         frontdoor.apply(message, source="sqs")
