@@ -47,6 +47,7 @@ import botocore
 import botocore.session
 import moto
 import pytest
+from frontdoors import LambdaContext
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 from moto.dynamodb.models import DynamoDBBackend
@@ -58,11 +59,9 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 import pipelinejobs
 from pipelinejobs.launchers import LAUNCHERS, Launched, Launcher, LaunchRequest, Phase, TaskStatus
 from pipelinejobs.orchestration import clock
-from pipelinejobs.storage.tables import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 ASL_PATH = ROOT / "statemachines" / "pipelinejob.asl.json"
-FRAGMENT_PATH = ROOT / "statemachines" / "template-fragment.yaml"
 ORCHESTRATOR_APP = ROOT / "functions" / "orchestrator" / "app.py"
 MOTO_VERSION = "5.2.1"
 ORCHESTRATOR = "pipelinejobs-orchestrator"
@@ -212,18 +211,11 @@ def definition(substitutions: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda m: substitutions[m.group(1)], text)
 
 
-def fragment_substitutions() -> set[str]:
-    """The DefinitionSubstitutions names the SAM fragment gives the state machine."""
-    resources = load_template(FRAGMENT_PATH)["Resources"]
-    machines = [r for r in resources.values() if r["Type"] == "AWS::Serverless::StateMachine"]
-    return {name for machine in machines for name in machine["Properties"]["DefinitionSubstitutions"]}
-
-
 def orchestrator_handler() -> Handler:
     """functions/orchestrator/app.py's handler, loaded from its file as Lambda would."""
     namespace: dict[str, Any] = {"__name__": "orchestrator_app", "__file__": str(ORCHESTRATOR_APP)}
     exec(compile(ORCHESTRATOR_APP.read_text(), str(ORCHESTRATOR_APP), "exec"), namespace)
-    return lambda event: namespace["handler"](event, None)
+    return lambda event: namespace["handler"](event, LambdaContext(function_name="pipelinejobs-orchestrator"))
 
 
 #: DynamoDBBackend methods that write; each holds _DYNAMODB_WRITES while it runs.

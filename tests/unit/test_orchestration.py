@@ -182,19 +182,18 @@ def test_every_task_that_can_fail_the_job_is_caught_by_recover():
             assert {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Recover"} in state["Catch"], name
 
 
-def test_the_sam_fragment_substitutes_every_placeholder_of_the_definition():
-    resources = load_template(ROOT / "statemachines" / "template-fragment.yaml")["Resources"]
+def test_the_template_substitutes_every_placeholder_of_the_definition():
+    resources = load_template(ROOT / "template.yaml")["Resources"]
     [machine] = [r for r in resources.values() if r["Type"] == "AWS::Serverless::StateMachine"]
     placeholders = set(re.findall(r"\$\{(\w+)\}", (ROOT / "statemachines" / "pipelinejob.asl.json").read_text()))
     assert set(machine["Properties"]["DefinitionSubstitutions"]) == placeholders
     assert machine["Properties"]["DefinitionUri"] == "statemachines/pipelinejob.asl.json"
 
 
-def test_the_fragment_adds_no_name_the_template_already_has():
-    template = load_template(ROOT / "template.yaml")
-    fragment = load_template(ROOT / "statemachines" / "template-fragment.yaml")
-    for section in ("Parameters", "Resources", "Outputs"):
-        assert not set(template.get(section, {})) & set(fragment.get(section, {})), section
+def test_functions_that_apply_runners_events_may_settle_task_tokens():
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    for name in ("WebhookFunction", "EventsFunction"):
+        assert {"Ref": "SettleTaskTokensPolicy"} in resources[name]["Properties"]["Policies"], name
 
 
 @pytest.mark.parametrize("sample", sorted((ROOT / "functions" / "orchestrator" / "events").glob("*.json")),

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import observability
 from ..errors import InvalidTransition, PreconditionFailed
 from ..jobs import PipelineJob, get_job
 from ..launchers import ENDED_PHASES, LaunchRequest, Phase, TaskStatus, get_launcher
@@ -25,8 +25,6 @@ from ..service import handle_event
 from . import clock
 from .flow import FINISHED_STATES, LIVE_STATES, SOURCE, Step
 from .state import RunState
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,6 +57,13 @@ def recovery_for(error: str, state: RunState, now: float) -> Recovery:
     if error not in TIMEOUT_ERRORS:
         return UNEXPECTED
     return HEARTBEAT if state.spec.heartbeat_seconds and not state.timed_out(now) else TIMEOUT
+
+
+@observability.lambda_entry
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The orchestrator function's entry point: one step, logged with the job's uuid as correlation id."""
+    observability.correlate((event.get("state") or {}).get("job"))
+    return handle(event)
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +105,7 @@ def launch(state: RunState, context: StepContext) -> RunState:
         launcher.cancel(launched.handle, "superseded")
         raise
     except InvalidTransition:  # the task already reported its end; the history keeps the refused handle
-        log.info("job %s ended while its task was being launched", state.job)
+        observability.logger().info("job ended while its task was being launched", extra={"job": state.job})
     return state.to(Step.WAIT)
 
 
@@ -233,7 +238,8 @@ def _cancel(state: RunState, record: JobRecord, reason: str) -> None:
     try:
         get_launcher(state.spec.launcher).cancel(launch["handle"], reason)
     except Exception:
-        log.exception("could not cancel job %s attempt %s", state.job, state.attempt)
+        observability.logger().exception("could not cancel the task",
+                                         extra={"job": state.job, "attempt": state.attempt})
 
 
 def _request(job: PipelineJob, state: RunState) -> LaunchRequest:

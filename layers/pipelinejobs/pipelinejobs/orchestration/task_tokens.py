@@ -15,16 +15,14 @@ at the job before failing anything.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
+from .. import observability
 from ..events import Event
 from ..launchers.aws import client
 from ..records import JobRecord, Outcome
 from .flow import LIVE_STATES, SOURCE
-
-log = logging.getLogger(__name__)
 
 #: SendTaskFailure's error name when the job failed; the state machine's recover step reads it.
 JOB_FAILED_ERROR = "JobFailed"
@@ -67,4 +65,5 @@ def _send(operation: str, **arguments: Any) -> None:
         getattr(stepfunctions, operation)(**arguments)
     except stepfunctions.exceptions.ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        (log.info if code in _STALE else log.warning)("%s refused: %s", operation, exc)
+        log = observability.logger()
+        (log.info if code in _STALE else log.warning)(f"{operation} refused", extra={"error": str(exc)})
