@@ -90,3 +90,32 @@ def test_wait_times_out_with_exit_6():
 def test_fsm_prints_mermaid():
     code, out, _ = run("fsm")
     assert code == 0 and out.startswith("stateDiagram-v2") and "RESET --> CREATED: ready" in out
+
+
+def test_local_reads_the_running_stacks_discovery_file(aws_env, monkeypatch, tmp_path):
+    from pipelinejobs.local import discovery
+
+    monkeypatch.setenv(discovery.STATE_FILE_ENV, str(tmp_path / "local.json"))
+    code, _, err = run("--local", "stat")
+    assert code == 1 and "no local stack is running" in err
+    job = new_job()
+    monkeypatch.setenv("PIPELINEJOBS_TABLE", "pj-elsewhere")  # the discovery file must win over this
+    discovery.publish({"PIPELINEJOBS_TABLE": aws_env.table})
+    code, out, _ = run("--json", "--local", "stat")
+    assert code == 0 and [j["uuid"] for j in json.loads(out)] == [job.uuid]
+
+
+def test_stack_reads_the_cloudformation_outputs(aws_env, monkeypatch):
+    import boto3
+
+    from pipelinejobs.cli.targets import STACK_OUTPUTS
+
+    job = new_job()
+    outputs = {key: {"Value": f"value-of-{key}"} for key in STACK_OUTPUTS} | {"TableName": {"Value": aws_env.table}}
+    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}, "Outputs": outputs}
+    boto3.client("cloudformation").create_stack(StackName="pj-test", TemplateBody=json.dumps(template))
+    monkeypatch.setenv("PIPELINEJOBS_TABLE", "pj-elsewhere")
+    code, out, _ = run("--json", "--stack", "pj-test", "status", job.uuid)
+    assert code == 0 and json.loads(out)["uuid"] == job.uuid
+    code, _, err = run("--stack", "no-such-stack", "stat")
+    assert code != 0 and "no-such-stack" in err and "Traceback" not in err

@@ -2,53 +2,61 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import fsm
 from ..errors import PipelineJobsError
+from . import runs, targets
 from .render import Output, fail
+from .runs import json_arg
 
 JOB_COLUMNS = ("uuid", "pipeline_uuid", "state", "last_event", "created", "updated", "started")
 HISTORY_COLUMNS = ("seq", "date", "name", "state", "applied", "data", "reason")
 
 
-def _json_arg(_ctx, _param, value: str | None) -> Any:
-    if value is None:
-        return None
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
+#: What a command may fail with that is the user's to fix, not a bug: said in one line, no traceback.
+EXPECTED_ERRORS = (PipelineJobsError, OSError, LookupError, BotoCoreError, ClientError)
 
 
 class Group(click.Group):
-    """Turns pipelinejobs errors into one line and a meaningful exit status."""
+    """Turns expected errors into one line and a meaningful exit status."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (PipelineJobsError, OSError) as exc:
+        except EXPECTED_ERRORS as exc:
             ctx.exit(fail(exc))
 
 
 @click.group(cls=Group)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
-@click.option("--endpoint", envvar="AWS_ENDPOINT_URL", help="DynamoDB endpoint (a local stack, DynamoDB Local).")
-@click.option("--table", envvar="PIPELINEJOBS_TABLE", help="The jobs table.")
+@click.option("--local", "local", is_flag=True, help="Talk to the stack `pipelinejobs local` is running.")
+@click.option("--stack", help="Talk to this deployed CloudFormation stack (reads its outputs).")
+@click.option("--endpoint", help="DynamoDB endpoint (e.g. DynamoDB Local).")
+@click.option("--table", help="The jobs table.")
 @click.pass_context
-def cli(ctx: click.Context, as_json: bool, endpoint: str | None, table: str | None) -> None:
-    """See and steer pipeline jobs."""
+def cli(ctx: click.Context, as_json: bool, local: bool, stack: str | None, endpoint: str | None,
+        table: str | None) -> None:
+    """See and steer pipeline jobs: on the local stack (--local), a deployed stack (--stack NAME),
+    or wherever the environment (PIPELINEJOBS_TABLE, AWS_ENDPOINT_URL, ...) points."""
     import os
 
-    # The SDK reads its settings from the environment: options simply set it.
-    for name, value in (("AWS_ENDPOINT_URL", endpoint), ("PIPELINEJOBS_TABLE", table)):
+    ctx.obj = Output(as_json)
+    try:
+        if local:
+            targets.use_local()
+        if stack:
+            targets.use_stack(stack)
+    except EXPECTED_ERRORS as exc:
+        ctx.exit(fail(exc))
+    # The SDK reads its settings from the environment: options simply set it (and win over a target).
+    for name, value in (("AWS_ENDPOINT_URL_DYNAMODB", endpoint), ("PIPELINEJOBS_TABLE", table)):
         if value:
             os.environ[name] = value
-    ctx.obj = Output(as_json)
 
 
 @cli.group()
@@ -60,7 +68,7 @@ def pipelines() -> None:
 @click.argument("name")
 @click.option("-d", "--description", default="")
 @click.option("-c", "--component", "components", multiple=True, help="A component (repeatable).")
-@click.option("--task", callback=_json_arg, help="Launch template, as JSON.")
+@click.option("--task", callback=json_arg, help="Launch template, as JSON.")
 @click.option("--inactive", is_flag=True, help="Register without allowing new jobs.")
 @click.pass_obj
 def pipelines_register(out: Output, name: str, description: str, components: tuple[str, ...],
@@ -114,7 +122,7 @@ def events() -> None:
 @events.command("send")
 @click.argument("uuid")
 @click.argument("event", type=click.Choice(fsm.EVENTS))
-@click.option("--data", callback=_json_arg, help="Event data, as a JSON object.")
+@click.option("--data", callback=json_arg, help="Event data, as a JSON object.")
 @click.option("--id", "event_id", help="Idempotency id: the same id is applied once.")
 @click.option("--token", help="Send as a job runner would, with this token (default: with table access).")
 @click.pass_obj
@@ -182,6 +190,10 @@ def fsm_command(fmt: str, output: str | None) -> None:
 
     render(output, fmt)
     click.echo(output)
+
+
+for _command in runs.COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +45,15 @@ SOURCE = "sdk"
 #: Concurrent StartExecution calls in start_many/rerun_many; the account's bucket (1,300, refilled
 #: 300/s) absorbs bursts, and botocore's retries absorb throttling beyond it.
 DEFAULT_CONCURRENCY = 8
+
+#: Told of each job as a bulk operation (start_many, kill_all, rerun_many) gets through it: progress.
+Progress = Callable[["Run"], None]
+
+
+def _told(progress: Progress | None, run: Run) -> Run:
+    if progress:
+        progress(run)
+    return run
 
 
 @dataclass(frozen=True)
@@ -111,14 +120,16 @@ def start(pipeline_uuid: str, data: dict[str, Any] | None = None, *, parents: It
 
 
 def start_many(pipeline_uuid: str, items: Iterable[dict[str, Any]], *, overrides: dict[str, Any] | None = None,
-               concurrency: int = DEFAULT_CONCURRENCY, config: Config | None = None) -> list[Run]:
+               concurrency: int = DEFAULT_CONCURRENCY, progress: Progress | None = None,
+               config: Config | None = None) -> list[Run]:
     """Start one job per data item, ``concurrency`` at a time; a job that fails to start has ``error`` set."""
 
     def one(data: dict[str, Any]) -> Run:
         try:
-            return start(pipeline_uuid, data, overrides=overrides, config=config)
+            run = start(pipeline_uuid, data, overrides=overrides, config=config)
         except (PipelineJobsError, ClientError) as exc:
-            return Run(identity.job_uuid(pipeline_uuid, data), None, None, started=False, error=str(exc))
+            run = Run(identity.job_uuid(pipeline_uuid, data), None, None, started=False, error=str(exc))
+        return _told(progress, run)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         return list(pool.map(one, items))
@@ -168,14 +179,14 @@ def kill(uuid: str, *, reason: str = "killed", config: Config | None = None) -> 
     return Run(uuid, record.execution_arn, before.run_id)
 
 
-def kill_all(pipeline_uuid: str | None = None, state: str | None = None, *,
+def kill_all(pipeline_uuid: str | None = None, state: str | None = None, *, progress: Progress | None = None,
              config: Config | None = None) -> list[Run]:
     """Kill every live job (CREATED or RUNNING), or those in ``state``, optionally of one pipeline."""
     killed = []
     for wanted in [state] if state else sorted(LIVE_STATES):
         for summary in list_jobs(pipeline_uuid, wanted, config=config):
             try:
-                killed.append(kill(summary.uuid, config=config))
+                killed.append(_told(progress, kill(summary.uuid, config=config)))
             except InvalidTransition:
                 continue  # it ended on its own meanwhile
     return killed
@@ -200,14 +211,16 @@ def rerun(uuid: str, overrides: dict[str, Any] | None = None, *, config: Config 
 
 
 def rerun_many(state: str = "FAILED", since: datetime | str | None = None, *, pipeline_uuid: str | None = None,
-               overrides: dict[str, Any] | None = None, config: Config | None = None) -> list[Run]:
+               overrides: dict[str, Any] | None = None, progress: Progress | None = None,
+               config: Config | None = None) -> list[Run]:
     """Rerun every job in ``state`` created since ``since`` (tibanna's rerun_many); errors per job."""
     runs = []
     for summary in list_jobs(pipeline_uuid, state, since, config=config):
         try:
-            runs.append(rerun(summary.uuid, overrides, config=config))
+            run = rerun(summary.uuid, overrides, config=config)
         except (PipelineJobsError, ClientError) as exc:
-            runs.append(Run(summary.uuid, None, None, started=False, error=str(exc)))
+            run = Run(summary.uuid, None, None, started=False, error=str(exc))
+        runs.append(_told(progress, run))
     return runs
 
 
