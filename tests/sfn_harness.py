@@ -1,41 +1,24 @@
 """Run the real job state machine under moto's Step Functions engine, with our handlers in-process.
 
-What it changes in moto 5.2.1 (pinned in pyproject.toml; ``test_sfn_harness.py`` checks each change
-still takes effect):
+moto 5.2.1's gaps are worked around by ``pipelinejobs.local.moto_patches`` (the local stack uses
+the same module; its docstring says why each change exists, and ``test_sfn_harness.py`` checks
+each still takes effect). What this harness adds, for tests only:
 
-* ``LambdaFunction._invoke_lambda`` calls the Python handler registered for the function's name
-  instead of starting a Docker container; an exception becomes ``{"errorType", "errorMessage"}``
-  with ``errored=True``, as the Lambda runtime reports it, so Retry and Catch match on ``errorType``.
 * Wait states advance a simulated clock by their nominal seconds (recorded in ``Harness.waits``) and
   really sleep only ``real_wait`` seconds; Retry intervals do not sleep. Orchestration reads time
   from ``pipelinejobs.orchestration.clock.now``, which is pointed at the same simulated clock, so a
   10-hour job runs in seconds with its deadlines and backoff intact.
-* ``start_execution`` deep-copies the state machine with its past executions, whose threading
-  locks cannot be copied: a second execution of a machine fails with "cannot pickle
-  '_thread.RLock' object". The copy here leaves out the executions and the backend.
-* Service integrations pass a Task's parameters to boto3 as written (``StateMachineArn``), because
-  moto's ``StateTaskService._normalise_parameters`` is a no-op where LocalStack's original maps
-  them onto the operation's input shape (``stateMachineArn``); ``states:startExecution`` (our
-  continue-as-new) then fails with ``KeyError: 'StateMachineArn'``. The original is restored here.
-* moto's DynamoDB rolls a failed transaction back by restoring a copy of the whole table taken
-  when it began, so a write another thread committed meanwhile is lost with it (a history entry
-  without its version bump). Real DynamoDB isolates transactions; here writes are serialised.
+* A simulated launcher whose task runs for simulated seconds.
 
 Callback waits (TimeoutSeconds, HeartbeatSeconds) stay real: tests keep them to a second or two.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-import io
 import json
-import re
 import threading
 import time
-import traceback
 import types
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,27 +26,21 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore
-import botocore.session
-import moto
 import pytest
-from frontdoors import LambdaContext
 from moto import mock_aws
-from moto.awslambda.models import LambdaFunction
-from moto.dynamodb.models import DynamoDBBackend
-from moto.stepfunctions.parser import models as sfn_parser_models
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 import pipelinejobs
 from pipelinejobs.launchers import LAUNCHERS, Launched, Launcher, LaunchRequest, Phase, TaskStatus
+from pipelinejobs.local import moto_patches
+from pipelinejobs.local.lambda_runtime import InProcessFunction
+from pipelinejobs.local.template import substitute
 from pipelinejobs.orchestration import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 ASL_PATH = ROOT / "statemachines" / "pipelinejob.asl.json"
-ORCHESTRATOR_APP = ROOT / "functions" / "orchestrator" / "app.py"
-MOTO_VERSION = "5.2.1"
+ORCHESTRATOR_DIR = ROOT / "functions" / "orchestrator"
 ORCHESTRATOR = "pipelinejobs-orchestrator"
 STATE_MACHINE = "pipelinejobs-test-job"
 END_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -125,12 +102,9 @@ class Harness:
     def add_function(self, name: str, handler: Handler) -> str:
         """A Lambda function in moto whose invocations call ``handler(event)`` in-process."""
         self.functions[name] = handler
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as zf:
-            zf.writestr("app.py", "# never run: tests/sfn_harness.py calls the Python handler in-process\n")
         return boto3.client("lambda").create_function(
             FunctionName=name, Runtime="python3.12", Role=self.role_arn, Handler="app.handler",
-            Code={"ZipFile": archive.getvalue()},
+            Code={"ZipFile": moto_patches.placeholder_code()},
         )["FunctionArn"]
 
     def finish(self, execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -202,113 +176,48 @@ def state_transitions(events: list[dict[str, Any]]) -> int:
     return entered + max(0, scheduled - tasks)
 
 
-def definition(substitutions: dict[str, str]) -> str:
-    """The ASL as deployed: every ``${Name}`` replaced, as DefinitionSubstitutions would."""
-    text = ASL_PATH.read_text()
-    missing = set(re.findall(r"\$\{(\w+)\}", text)) - set(substitutions)
-    if missing:
-        raise KeyError(f"no substitution for {sorted(missing)}")
-    return re.sub(r"\$\{(\w+)\}", lambda m: substitutions[m.group(1)], text)
-
-
 def orchestrator_handler() -> Handler:
     """functions/orchestrator/app.py's handler, loaded from its file as Lambda would."""
-    namespace: dict[str, Any] = {"__name__": "orchestrator_app", "__file__": str(ORCHESTRATOR_APP)}
-    exec(compile(ORCHESTRATOR_APP.read_text(), str(ORCHESTRATOR_APP), "exec"), namespace)
-    return lambda event: namespace["handler"](event, LambdaContext(function_name="pipelinejobs-orchestrator"))
-
-
-#: DynamoDBBackend methods that write; each holds _DYNAMODB_WRITES while it runs.
-_DYNAMODB_WRITERS = ("put_item", "update_item", "delete_item", "transact_write_items")
-_DYNAMODB_WRITES = threading.RLock()
-
-
-def _serialised(write: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(write)
-    def serialised(*args: Any, **kwargs: Any) -> Any:
-        with _DYNAMODB_WRITES:
-            return write(*args, **kwargs)
-
-    return serialised
-
-
-@functools.cache
-def _input_shape(service: str, action: str) -> Any:
-    model = botocore.session.get_session().get_service_model(service)
-    operation = next(name for name in model.operation_names if botocore.xform_name(name) == action)
-    return model.operation_model(operation).input_shape
-
-
-def normalise_to_boto_shape(self: StateTaskService, parameters: dict, boto_service_name: str | None = None,
-                            service_action_name: str | None = None) -> None:
-    """LocalStack's StateTaskService._normalise_parameters, which moto 5.2.1 left empty."""
-    service = self._get_boto_service_name(boto_service_name=boto_service_name)
-    action = self._get_boto_service_action(service_action_name=service_action_name)
-    self._to_boto_request(parameters, _input_shape(service, action))
-
-
-def _lambda_error(exc: BaseException) -> str:
-    return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc),
-                       "stackTrace": traceback.format_exception(exc)})
+    return InProcessFunction.load(ORCHESTRATOR_DIR, "app.handler", ORCHESTRATOR)
 
 
 @contextmanager
 def running(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Iterator[Harness]:
     """moto with the job state machine deployed; needs the environment ``aws_env`` sets."""
-    if moto.__version__ != MOTO_VERSION:
-        raise RuntimeError(f"tests/sfn_harness.py patches moto {MOTO_VERSION} internals; found {moto.__version__}")
     sim = SimClock()
     functions: dict[str, Handler] = {}
     harness_box: list[Harness] = []
-
-    def invoke_in_process(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-        handler = functions.get(self.function_name)
-        if handler is None:
-            return _lambda_error(LookupError(f"no in-process handler for {self.function_name}")), True, ""
-        payload = json.loads(event) if isinstance(event, (str, bytes)) else event
-        try:
-            return json.dumps(handler(payload)), False, ""
-        except Exception as exc:
-            return _lambda_error(exc), True, ""
-
-    def clone_without_executions(machine: Any) -> Any:
-        executions, machine.executions = machine.executions, []
-        try:  # the backend (every machine, every execution) is shared, not copied
-            return copy.deepcopy(machine, memo={id(machine.backend): machine.backend})
-        finally:
-            machine.executions = executions
 
     def simulated_wait(self: WaitFunction, env: Any, wait_seconds: int) -> None:
         harness_box[0].waits.append(wait_seconds)
         sim.advance(wait_seconds)
         env.program_state_event.wait(harness_box[0].real_wait)
 
-    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", invoke_in_process)
-    monkeypatch.setattr(sfn_parser_models, "copy", types.SimpleNamespace(deepcopy=clone_without_executions))
-    monkeypatch.setattr(StateTaskService, "_normalise_parameters", normalise_to_boto_shape)
-    for name in _DYNAMODB_WRITERS:
-        monkeypatch.setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
     monkeypatch.setattr(WaitFunction, "_wait_interval", simulated_wait)
     monkeypatch.setattr(retrier_decl, "time", types.SimpleNamespace(sleep=lambda seconds: None))
     monkeypatch.setattr(clock, "now", sim.now)
     monkeypatch.setenv("PIPELINEJOBS_LOCAL_DIR", str(workdir / "local-tasks"))
 
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "batch": {"use_docker": False}}):
-        pipelinejobs.create_tables()
-        role_arn = boto3.client("iam").create_role(
-            RoleName="pipelinejobs-test", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}),
-        )["Role"]["Arn"]
-        sfn = boto3.client("stepfunctions")
-        harness = Harness(sfn=sfn, state_machine_arn="", clock=sim, functions=functions, role_arn=role_arn)
-        harness_box.append(harness)
-        orchestrator_arn = harness.add_function(ORCHESTRATOR, orchestrator_handler())
-        harness.state_machine_arn = sfn.create_state_machine(
-            name=STATE_MACHINE, roleArn=role_arn,
-            definition=definition({"OrchestratorFunctionArn": orchestrator_arn}),
-        )["stateMachineArn"]
-        monkeypatch.setenv("PIPELINEJOBS_STATE_MACHINE_ARN", harness.state_machine_arn)
-        yield harness
-        # Let executions still running end before moto's backends are torn down under them.
-        for execution in harness.executions():
-            if execution["status"] == "RUNNING":
-                sfn.stop_execution(executionArn=execution["executionArn"], error="TestEnded")
+    patches = moto_patches.apply(functions)
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "batch": {"use_docker": False}}):
+            pipelinejobs.create_tables()
+            role_arn = boto3.client("iam").create_role(
+                RoleName="pipelinejobs-test", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}),
+            )["Role"]["Arn"]
+            sfn = boto3.client("stepfunctions")
+            harness = Harness(sfn=sfn, state_machine_arn="", clock=sim, functions=functions, role_arn=role_arn)
+            harness_box.append(harness)
+            orchestrator_arn = harness.add_function(ORCHESTRATOR, orchestrator_handler())
+            harness.state_machine_arn = sfn.create_state_machine(
+                name=STATE_MACHINE, roleArn=role_arn,
+                definition=substitute(ASL_PATH.read_text(), {"OrchestratorFunctionArn": orchestrator_arn}),
+            )["stateMachineArn"]
+            monkeypatch.setenv("PIPELINEJOBS_STATE_MACHINE_ARN", harness.state_machine_arn)
+            yield harness
+            # Let executions still running end before moto's backends are torn down under them.
+            for execution in harness.executions():
+                if execution["status"] == "RUNNING":
+                    sfn.stop_execution(executionArn=execution["executionArn"], error="TestEnded")
+    finally:
+        patches.undo()

@@ -13,9 +13,10 @@ import time
 import boto3
 import moto
 import pytest
-from sfn_harness import MOTO_VERSION, ORCHESTRATOR, Harness
+from sfn_harness import ORCHESTRATOR, Harness
 
 import pipelinejobs
+from pipelinejobs.local.moto_patches import MOTO_VERSION
 
 
 def tiny_machine(harness: Harness, states: dict, name: str) -> str:
