@@ -233,7 +233,7 @@ def test_start_many_starts_each_and_reports_each_failure(moto_env):
     pipelinejobs.PipelineJob(uuid, {"n": 3}).setup().run().finish()  # ended without a run: cannot be started
 
     # One at a time: moto's in-memory backends are not thread-safe (an occasional "dictionary changed
-    # size during iteration" inside moto); concurrency itself is exercised on DynamoDB Local.
+    # size during iteration" inside moto); what this test checks is each job's outcome, not the pool.
     runs = orchestration.start_many(uuid, [{"n": 1}, {"n": 2}, {"n": 3}], concurrency=1)
 
     assert [run.started for run in runs] == [True, True, False]
