@@ -47,6 +47,16 @@ def callback_request(uuid: str, query: dict[str, str], body: str | None, content
     return request
 
 
+def sqs_event(received: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The Lambda event for messages got with ReceiveMessage(AttributeNames=["All"]), as the SQS event
+    source mapping builds it."""
+    return {"Records": [
+        {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+         "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+         "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": queue_arn.split(":")[3]}
+        for m in received]}
+
+
 @dataclasses.dataclass
 class LambdaContext:
     function_name: str = "pipelinejobs-test"

@@ -1,0 +1,157 @@
+"""What the benchmarks in bench/ share: a DynamoDB Local to run on, a request meter, percentiles, verdicts.
+
+Each benchmark prints its figures, then one verdict line per goal (the measured ratio next to the
+goal, MET or MISSED), and exits 1 if a goal was missed. ``--short`` runs a smaller version that still
+measures for real (CI runs every benchmark that way: scripts/bench-short).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+#: DynamoDB Local runs on a JVM: its first few hundred requests are several times slower than the rest
+#: (JIT compilation). Figures are taken after this many warm-up requests.
+WARM_UP_REQUESTS = 300
+
+
+def tests_on_path() -> None:
+    """Put tests/ on sys.path: the handler-driving helpers (frontdoors.py, loadrun.py) live there."""
+    if str(ROOT / "tests") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests"))
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser with the options every benchmark takes."""
+    cli = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_argument("--short", action="store_true", help="a smaller run, for CI (still real measurements)")
+    cli.add_argument("--endpoint", help="an already running DynamoDB endpoint (default: start DynamoDB Local)")
+    return cli
+
+
+@contextmanager
+def dynamodb(endpoint: str | None = None, warm_up: int = WARM_UP_REQUESTS) -> Iterator[str]:
+    """DynamoDB Local (or ``endpoint``), with this process's environment pointed at a fresh table in it,
+    the table created, and the engine warmed up. Yields the endpoint URL."""
+    from pipelinejobs.local.dynamodb_local import DynamoDBLocal
+
+    local = DynamoDBLocal() if endpoint is None else None
+    try:
+        endpoint = endpoint or local.start()
+        os.environ.update({
+            "AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "PIPELINEJOBS_TABLE": f"pj-bench-{uuid.uuid4().hex[:8]}", "PIPELINEJOBS_TOKEN_SECRET": "benchmark-secret",
+        })
+        import pipelinejobs as pj
+
+        pj.create_tables()
+        _warm(endpoint, warm_up)
+        yield endpoint
+    finally:
+        if local is not None:
+            local.stop()
+
+
+def _warm(endpoint: str, requests: int) -> None:
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    table = os.environ["PIPELINEJOBS_TABLE"]
+    for n in range(requests):
+        key = {"pk": {"S": "WARMUP"}, "sk": {"S": str(n % 10)}}
+        client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {**key, "n": {"N": str(n)}}}}])
+        client.get_item(TableName=table, Key=key, ConsistentRead=True)
+    client.batch_write_item(RequestItems={table: [
+        {"DeleteRequest": {"Key": {"pk": {"S": "WARMUP"}, "sk": {"S": str(n)}}}} for n in range(10)]})
+
+
+def store_clients() -> tuple[Any, ...]:
+    """The botocore clients of the store: its transactions' connection and the job model's (reads)."""
+    import pipelinejobs as pj
+
+    store = pj.service.get_store()
+    return store._connection.client, store.models.job._get_connection().connection.client
+
+
+class Meter:
+    """Counts DynamoDB requests and the capacity they report, by listening to botocore clients."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.wcu = 0.0
+        self.rcu = 0.0
+
+    def listen(self, *clients: Any) -> Meter:
+        for client in {id(c): c for c in clients}.values():
+            client.meta.events.register("after-call.dynamodb", self._after_call)
+        return self
+
+    def listen_to_store(self) -> Meter:
+        """Listen to both clients the store makes its requests with (transactions; the models' reads)."""
+        return self.listen(*store_clients())
+
+    def _after_call(self, parsed: dict, model: Any, **_: Any) -> None:
+        self.requests[model.name] += 1
+        consumed = parsed.get("ConsumedCapacity") or []
+        units = sum(entry.get("CapacityUnits", 0) for entry in (consumed if isinstance(consumed, list) else [consumed]))
+        if model.name.startswith(("TransactWrite", "Put", "Update", "Delete", "BatchWrite")):
+            self.wcu += units
+        else:
+            self.rcu += units
+
+    def snapshot(self) -> tuple[int, float, float]:
+        """(requests, WCU, RCU) so far."""
+        return sum(self.requests.values()), self.wcu, self.rcu
+
+
+def percentile(values: Sequence[float], p: int) -> float:
+    """The ``p``-th percentile (inclusive method: for 100 samples, p99 is the second largest)."""
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def verdict(label: str, measured: str, goal: str, met: bool) -> bool:
+    """Print one goal's line: what was measured, the goal, MET or MISSED. Returns ``met``."""
+    print(f"{label}: {measured} (goal: {goal}) {'MET' if met else 'MISSED'}")
+    return met
+
+
+class BareLoop:
+    """What one event is at the DynamoDB level, with nothing around it: read the job, write entry + update."""
+
+    def __init__(self, client: Any, table: str, uuid: str):
+        self.client, self.table = client, table
+        self.key = {"pk": {"S": f"JOB#{uuid}"}, "sk": {"S": "JOB"}}
+
+    def event(self, n: int) -> None:
+        job = self.client.get_item(TableName=self.table, Key=self.key, ConsistentRead=True,
+                                   ReturnConsumedCapacity="TOTAL")["Item"]
+        version, now = int(job["version"]["N"]), datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+        entry = {**self.key, "sk": {"S": f"EV#{version + 1:012d}"}, "applied": {"BOOL": True},
+                 "data": {"S": json.dumps({"n": n})}, "date": {"S": now}, "name": {"S": "update"},
+                 "seq": {"N": str(version + 1)}, "source": {"S": "invoke"}, "state": job["state"]}
+        gsi_sk = f"{job['state']['S']}#{job['created']['S']}#{job['uuid']['S']}"
+        self.client.transact_write_items(ReturnConsumedCapacity="TOTAL", TransactItems=[
+            {"Put": {"TableName": self.table, "Item": entry, "ConditionExpression": "attribute_not_exists (#0)",
+                     "ExpressionAttributeNames": {"#0": "pk"}}},
+            {"Update": {"TableName": self.table, "Key": self.key, "ConditionExpression": "#0 = :0",
+                        "UpdateExpression": "SET #1 = :1, #2 = :2, #3 = :3, #4 = :4 ADD #0 :5",
+                        "ExpressionAttributeNames": {"#0": "version", "#1": "state", "#2": "last_event",
+                                                     "#3": "updated", "#4": "gsi_sk"},
+                        "ExpressionAttributeValues": {":0": {"N": str(version)}, ":1": job["state"],
+                                                      ":2": {"S": "update"}, ":3": {"S": now}, ":4": {"S": gsi_sk},
+                                                      ":5": {"N": "1"}}}},
+        ])

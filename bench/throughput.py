@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Events applied per second by the events function vs a bare boto3 loop making the same DynamoDB requests.
+
+Single thread, on Amazon DynamoDB Local. The events function is called as Lambda calls it on a
+direct invoke (the SDK's LambdaTransport path): a PipelineJobEvent with the job's token, through
+validation, the token check, the FSM, the store, logging and metrics (log lines go to /dev/null,
+but are still formatted and written). The bare loop makes the same two requests per event, a
+consistent GetItem of the job and a TransactWriteItems of the history entry and the conditional job
+update, with nothing else around them; the script checks that the two send requests of the same
+shape (operations, attribute names, expressions) before it trusts the comparison.
+
+The two alternate in blocks, so drift in the engine (JIT, garbage collection) falls on both alike.
+DynamoDB requests per event are counted with botocore after-call hooks on the store's clients.
+
+    .venv/bin/python bench/throughput.py [--short] [--events 2000] [--blocks 10]
+
+Goals (issue 6): >= 0.7 of the bare loop's events/s; <= 2 DynamoDB requests per event.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+import benchkit
+
+GOAL_RATIO, GOAL_REQUESTS = 0.7, 2.0
+
+
+def shape(value: Any) -> Any:
+    """A request with its values replaced by their types: what "the same requests" must share."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(v) for v in value]
+    return type(value).__name__
+
+
+class Recorder:
+    """Records the shapes of the requests made by the clients it listens to, while on."""
+
+    def __init__(self, *clients: Any):
+        self.on, self.shapes = False, []
+        for client in {id(c): c for c in clients}.values():
+            client.meta.events.register("provide-client-params.dynamodb", self._record)
+
+    def _record(self, params: dict, model: Any, **_: Any) -> None:
+        if self.on:
+            self.shapes.append((model.name, shape(params)))
+
+    @contextmanager
+    def recording(self):
+        self.on, self.shapes = True, []
+        try:
+            yield self
+        finally:
+            self.on = False
+
+
+@contextmanager
+def quiet_stdout():
+    """Log lines and metrics still get written, to /dev/null (as Lambda writes them to CloudWatch)."""
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    sys.stdout.flush()
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(devnull)
+        os.close(saved)
+
+
+def timed(apply: Callable[[int], Any], first: int, count: int) -> float:
+    started = time.perf_counter()
+    for n in range(first, first + count):
+        apply(n)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    cli = benchkit.parser(__doc__)
+    cli.add_argument("--events", type=int, help="events per side (default 2,000; 300 with --short)")
+    cli.add_argument("--blocks", type=int, default=10, help="alternating blocks per side")
+    args = cli.parse_args()
+    events = args.events or (300 if args.short else 2000)
+    per_block = max(1, events // args.blocks)
+    benchkit.tests_on_path()
+
+    with benchkit.dynamodb(args.endpoint) as endpoint:
+        import boto3
+        from frontdoors import LambdaContext, handler_module
+
+        import pipelinejobs as pj
+
+        from support import new_job
+
+        handler = handler_module("events").handler
+        job, bare_job = new_job("throughput", {"side": "handler"}).run(), new_job("throughput", {"side": "bare"}).run()
+        raw = boto3.client("dynamodb", endpoint_url=endpoint)
+        bare = benchkit.BareLoop(raw, pj.Config.from_env().table, bare_job.uuid)
+        meter, recorder = benchkit.Meter().listen_to_store(), Recorder(*benchkit.store_clients(), raw)
+
+        def via_handler(n: int) -> None:
+            answer = handler({"uuid": job.uuid, "event": "update", "token": job.token, "data": {"n": n}},
+                             LambdaContext())
+            assert answer["statusCode"] == 200, answer
+
+        with quiet_stdout():
+            with recorder.recording() as real:
+                via_handler(-1)
+            with recorder.recording() as mirrored:
+                bare.event(-1)
+            handler_seconds = bare_seconds = 0.0
+            requests_before = meter.snapshot()[0]
+            for block in range(args.blocks):
+                handler_seconds += timed(via_handler, block * per_block, per_block)
+                bare_seconds += timed(bare.event, block * per_block, per_block)
+            requests = (meter.snapshot()[0] - requests_before) / (per_block * args.blocks)
+        applied = pj.get_job(job.uuid).record.version - 3  # create, run and the shape check's event
+
+    total = per_block * args.blocks
+    handler_rate, bare_rate = total / handler_seconds, total / bare_seconds
+    print(f"\n{total} events each side, single thread, {args.blocks} alternating blocks, DynamoDB at {endpoint}")
+    print(f"{'path':<40} {'events/s':>9} {'ms/event':>9}")
+    print(f"{'events function (direct invoke)':<40} {handler_rate:>9.1f} {1000 / handler_rate:>9.2f}")
+    print(f"{'bare boto3 loop, same requests':<40} {bare_rate:>9.1f} {1000 / bare_rate:>9.2f}")
+    print(f"requests per event: {', '.join(f'{n} {name}' for name, n in sorted(meter.requests.items()))} in all")
+    ok = benchkit.verdict("same request shapes", "identical" if real.shapes == mirrored.shapes else
+                          f"DIFFERENT:\n  handler {real.shapes}\n  bare    {mirrored.shapes}", "identical",
+                          real.shapes == mirrored.shapes)
+    ok &= benchkit.verdict("events applied", f"{applied} of {total}", "all", applied == total)
+    ok &= benchkit.verdict("throughput, events function / bare loop", f"{handler_rate / bare_rate:.2f}",
+                           f">= {GOAL_RATIO}", handler_rate / bare_rate >= GOAL_RATIO)
+    ok &= benchkit.verdict("DynamoDB requests per event", f"{requests:.2f}", f"<= {GOAL_REQUESTS:.0f}",
+                           requests <= GOAL_REQUESTS)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
