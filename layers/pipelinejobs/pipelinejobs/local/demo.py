@@ -1,0 +1,271 @@
+"""``pipelinejobs demo``: the local stack, four jobs through Step Functions, and a verdict.
+
+It starts ``pipelinejobs local`` as a process of its own (so the demo is a client like any other,
+reaching the stack through its discovery file), registers two pipelines and runs:
+
+* ``checksum``: generates a file and checksums it (the local launcher, polled): FINISHED;
+* ``flaky``: the same, but its first attempt exits 3: relaunched, then FINISHED on attempt 2;
+* ``external``: an outside system's job (callback mode): the demo plays that system and POSTs
+  ``status=RUNNING`` then ``status=FINISHED`` to the webhook with the job's token: FINISHED;
+* ``killed``: a long task, killed once RUNNING: FAILED (reason ``killed``), its execution ABORTED.
+
+It shows their progress live, then the stat table and one job's history, and exits 0 only if
+every job, execution and checksum ended as expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from . import discovery
+from .demo_task import FILE_NAME
+
+#: The whole demo, stack start included, should take well under a minute.
+DEADLINE_S = 90.0
+READY_TIMEOUT_S = 60.0
+TASK = [sys.executable, "-m", "pipelinejobs.local.demo_task", "--size-kib", "2048"]
+#: Check a local task every second or two: the demo is about seconds, not the 10 s default.
+POLL = {"first": 1, "factor": 1.5, "cap": 2}
+#: What the history table shows of each entry's data.
+HISTORY_KEYS = ("run_id", "attempt", "status", "exit_code", "reason")
+
+
+@dataclass
+class DemoJob:
+    label: str
+    expected_state: str
+    expected_execution: str
+    uuid: str = ""
+    execution_arn: str | None = None
+    #: What the demo itself did to the job (callbacks sent, kill).
+    actions: list[str] = field(default_factory=list)
+    state: str = "-"
+    last_event: str = "-"
+    attempt: int = 0
+    execution: str = "-"
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ("FINISHED", "FAILED") and self.execution not in ("-", "RUNNING")
+
+
+def run(keep: bool = False) -> int:
+    console = Console()
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="pipelinejobs-demo-"))
+    state_file = None if keep else workdir / "local.json"  # --keep: where `pipelinejobs --local` looks
+    try:
+        with stack_process(workdir, state_file, console) as stack:
+            jobs = start_jobs(console)
+            drive(jobs, console, started)
+            ok = report(jobs, console)
+            console.print(f"[bold]{'demo passed' if ok else 'demo FAILED'}[/] in {time.monotonic() - started:.1f} s "
+                          f"(stack log: {workdir / 'stack.log'})")
+            if keep:
+                console.print("the stack keeps running: try `pipelinejobs --local stat`; Ctrl-C stops it")
+                stack.wait()
+    except KeyboardInterrupt:
+        return 130
+    except RuntimeError as exc:  # the stack did not start
+        console.print(f"[red]error:[/] {exc}")
+        return 1
+    if ok and not keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+@contextmanager
+def stack_process(workdir: Path, state_file: Path | None, console: Console) -> Iterator[subprocess.Popen]:
+    """``pipelinejobs local --port 0`` in a process of its own; the demo takes its client environment."""
+    log = workdir / "stack.log"
+    env = {**os.environ, **({discovery.STATE_FILE_ENV: str(state_file)} if state_file else {})}
+    if state_file:
+        os.environ[discovery.STATE_FILE_ENV] = str(state_file)
+    with console.status("starting the local stack (moto server, template.yaml's resources)"), log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "pipelinejobs.local", "--port", "0"], stdout=out,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                   start_new_session=True)  # Ctrl-C reaches the demo, which stops the stack
+    try:
+        banner = wait_for_ready(process, log)
+        console.print(banner, highlight=False, markup=False, soft_wrap=True)
+        os.environ.update(discovery.client_env())
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_for_ready(process: subprocess.Popen, log: Path) -> str:
+    """The stack's banner, once it printed its "ready" line."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        lines = log.read_text(errors="replace").splitlines()
+        if any(line.startswith("ready") for line in lines):
+            return "\n".join(line for line in lines if not line.startswith("{"))
+        if process.poll() is not None:
+            raise RuntimeError(f"the local stack exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+    raise RuntimeError(f"the local stack was not ready after {READY_TIMEOUT_S:.0f} s; see {log}")
+
+
+def start_jobs(console: Console) -> list[DemoJob]:
+    from .. import orchestration, register_pipeline
+
+    local = register_pipeline("demo-checksum", "Generate a file and checksum it", ["generate", "checksum"],
+                              task={"launcher": "local", "params": {"command": TASK}, "max_attempts": 2,
+                                    "timeout_seconds": 120, "poll": POLL})
+    outside = register_pipeline("demo-external", "A job run elsewhere, reporting through the webhook", ["remote"],
+                                task={"launcher": "external", "timeout_seconds": 120})
+    jobs = [DemoJob("checksum", "FINISHED", "SUCCEEDED"), DemoJob("flaky", "FINISHED", "SUCCEEDED"),
+            DemoJob("external", "FINISHED", "SUCCEEDED"), DemoJob("killed", "FAILED", "ABORTED")]
+    starts: dict[str, tuple[str, dict[str, Any], dict[str, Any] | None]] = {
+        "checksum": (local.uuid, {"sample": "A1"}, None),
+        "flaky": (local.uuid, {"sample": "B2"}, {"params": {"command": [*TASK, "--fail-on-attempt", "1"]}}),
+        "external": (outside.uuid, {"sample": "C3"}, None),
+        "killed": (local.uuid, {"sample": "D4"}, {"params": {"command": [*TASK, "--sleep", "600"]}}),
+    }
+    for job in jobs:
+        pipeline_uuid, data, overrides = starts[job.label]
+        run = orchestration.start(pipeline_uuid, data, overrides=overrides)
+        job.uuid, job.execution_arn = run.uuid, run.execution_arn
+    console.print(f"registered pipelines demo-checksum ({local.uuid}) and demo-external ({outside.uuid}); "
+                  f"started {len(jobs)} jobs through Step Functions")
+    return jobs
+
+
+def drive(jobs: list[DemoJob], console: Console, started: float) -> None:
+    """Watch the jobs until all have ended, playing the outside system and the operator on the way."""
+    from ..launchers.aws import client
+
+    stepfunctions = client("stepfunctions")
+    with Live(progress_table(jobs, started), console=console, refresh_per_second=4) as live:
+        while not all(job.ended for job in jobs) and time.monotonic() - started < DEADLINE_S:
+            for job in jobs:
+                observe(job, stepfunctions)
+                act(job)
+            live.update(progress_table(jobs, started))
+            time.sleep(0.25)
+    console.print()
+
+
+def observe(job: DemoJob, stepfunctions: Any) -> None:
+    from .. import get_job
+
+    record = get_job(job.uuid).record
+    job.state, job.last_event, job.attempt = record.state, record.last_event, record.attempt
+    if job.execution_arn:  # a demo of four jobs may describe them; `stat` never does (see docs/orchestration.md)
+        job.execution = stepfunctions.describe_execution(executionArn=job.execution_arn)["status"]
+
+
+def act(job: DemoJob) -> None:
+    """The external job's runner reports through the webhook; the operator kills the long job once it runs."""
+    from .. import get_job, orchestration
+
+    if job.label == "external" and len(job.actions) < 2:
+        record = get_job(job.uuid).record
+        if record.task_token:  # the launch step recorded the token Step Functions waits on
+            status = ("RUNNING", "FINISHED")[len(job.actions)]
+            job.actions.append(f"POST {status}: {callback(job.uuid, status)}")
+    elif job.label == "killed" and job.state == "RUNNING" and not job.actions:
+        orchestration.kill(job.uuid)
+        job.actions.append("killed")
+
+
+def callback(uuid: str, status: str) -> int:
+    """What an outside system does: POST to the job's callback URL (it carries the job's token)."""
+    from .. import get_job
+
+    url = get_job(uuid).callback.replace("${STATUS}", status)
+    body = json.dumps({"status": status, "host": "outside.example.org"}).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.status
+
+
+def progress_table(jobs: list[DemoJob], started: float) -> Table:
+    table = Table(title=f"jobs ({time.monotonic() - started:.0f} s)")
+    for column in ("job", "uuid", "state", "last event", "attempt", "execution", "the demo did"):
+        table.add_column(column, no_wrap=column != "the demo did")
+    for job in jobs:
+        colour = {"FINISHED": "green", "FAILED": "red", "RUNNING": "yellow"}.get(job.state, "white")
+        table.add_row(job.label, job.uuid[:8], f"[{colour}]{job.state}[/]", job.last_event, str(job.attempt),
+                      job.execution, "; ".join(job.actions))
+    return table
+
+
+def report(jobs: list[DemoJob], console: Console) -> bool:
+    """The stat table, the flaky job's history and attempts, and whether everything ended as expected."""
+    from .. import get_job, list_pipelines, orchestration
+
+    names = {pipeline.uuid: pipeline.name for pipeline in list_pipelines()}
+    stat = Table(title="pipelinejobs stat (read from the table's index)")
+    for column in ("uuid", "pipeline", "state", "last_event", "updated"):
+        stat.add_column(column, no_wrap=column == "uuid")
+    for row in orchestration.stat():
+        stat.add_row(row.uuid, names.get(row.pipeline_uuid, row.pipeline_uuid), row.state, row.last_event,
+                     row.updated[11:23])
+    console.print(stat)
+    flaky = next(job for job in jobs if job.label == "flaky")
+    history = Table(title=f"history of the flaky job {flaky.uuid}")
+    for column in ("seq", "time", "event", "state", "data (in part)"):
+        history.add_column(column)
+    for entry in get_job(flaky.uuid).history:
+        data = {key: entry.data[key] for key in HISTORY_KEYS if key in entry.data}
+        history.add_row(str(entry.seq), entry.date[11:23], entry.name if entry.applied else f"{entry.name} (refused)",
+                        entry.state, ", ".join(f"{key}={value}" for key, value in data.items()))
+    console.print(history)
+    checks = verdict(jobs)
+    for passed, text in checks:
+        console.print(f"{'[green]✓' if passed else '[red]✗'}[/] {text}")
+    return all(passed for passed, _ in checks)
+
+
+def verdict(jobs: list[DemoJob]) -> list[tuple[bool, str]]:
+    from .. import get_job, orchestration
+
+    checks = [(job.state == job.expected_state and job.execution == job.expected_execution,
+               f"{job.label}: job {job.state} (expected {job.expected_state}), execution {job.execution} "
+               f"(expected {job.expected_execution})") for job in jobs]
+    by_label = {job.label: job for job in jobs}
+    attempts = orchestration.attempts(by_label["flaky"].uuid)
+    checks.append((len(attempts) == 2 and attempts[0].exit_code == 3 and attempts[1].succeeded,
+                   f"flaky: attempt 1 exited {attempts[0].exit_code if attempts else '-'}, attempt 2 "
+                   f"{'succeeded' if len(attempts) > 1 and attempts[1].succeeded else 'did not succeed'}"))
+    for label in ("checksum", "flaky"):
+        checks.append(checksum_verified(label, orchestration.attempts(by_label[label].uuid)))
+    killed = get_job(by_label["killed"].uuid).history[-1]
+    checks.append((killed.name == "fail" and killed.data.get("reason") == "killed",
+                   f"killed: last event {killed.name} with reason {killed.data.get('reason')}"))
+    return checks
+
+
+def checksum_verified(label: str, attempts: list[Any]) -> tuple[bool, str]:
+    """The last attempt's data.bin hashes to what its data.bin.sha256 says (the task really ran)."""
+    stdout = Path(((attempts[-1].log or {}).get("files") or {}).get("stdout", "")) if attempts else Path()
+    data = stdout.parent / FILE_NAME
+    written = data.with_name(f"{FILE_NAME}.sha256")
+    if not (data.is_file() and written.is_file()):
+        return False, f"{label}: no {FILE_NAME} and checksum beside {stdout}"
+    actual = hashlib.sha256(data.read_bytes()).hexdigest()
+    return written.read_text().split()[0] == actual, f"{label}: sha256 {actual[:16]}... of {data.stat().st_size} bytes"

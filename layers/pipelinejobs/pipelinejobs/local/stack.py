@@ -1,0 +1,280 @@
+"""The whole system in one process: moto's server, the template's resources, the functions in-process.
+
+``LocalStack.start()`` runs moto's ``ThreadedMotoServer`` (DynamoDB, Step Functions executing the
+real ASL, SQS, EventBridge, Lambda, IAM, SSM) on a free port, creates every resource of
+template.yaml in it (the table in DynamoDB Local or any DynamoDB when given its endpoint), serves
+each function from its ``functions/*/app.py`` in this process (moto's Lambda through
+:mod:`.moto_patches`, the webhook's HTTP API through :mod:`.http`, the queue and the table's
+stream through :mod:`.pollers`), and publishes the client environment (:mod:`.discovery`) so that
+``pipelinejobs --local ...`` reaches it. Nothing needs an AWS account or Docker.
+
+Waits and Retry intervals are real here (unlike the test harness, which simulates time).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..errors import ConfigurationError
+from . import discovery, moto_patches
+from .http import ApiServer, Route
+from .lambda_runtime import InProcessFunction
+from .pollers import Poller, QueuePoller, StreamPoller
+from .resources import Builder, Function
+from .template import Template
+
+log = logging.getLogger("pipelinejobs.local")
+
+REGION = "us-east-1"
+#: Fake credentials: moto accepts any, and they can reach nothing real.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+#: Template outputs -> the variable a client reads (as ``pipelinejobs --stack`` maps a deployed stack's).
+CLIENT_OUTPUTS = {"TableName": "PIPELINEJOBS_TABLE", "JobStateMachineArn": "PIPELINEJOBS_STATE_MACHINE_ARN",
+                  "ApiUrl": "PIPELINEJOBS_API_URL", "NotificationBusName": "PIPELINEJOBS_EVENT_BUS",
+                  "TokenSecretName": "PIPELINEJOBS_TOKEN_SECRET_NAME"}
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "batch": {"use_docker": False}}
+
+
+@dataclass
+class LocalStack:
+    stage: str = "local"
+    port: int = 8787
+    moto_port: int = 0
+    dynamodb_endpoint: str | None = None
+    template_path: Path | None = None
+    #: Where local tasks keep their output (PIPELINEJOBS_LOCAL_DIR); default: beside the discovery file.
+    tasks_dir: Path | None = None
+
+    moto_url: str = ""
+    api_url: str = ""
+    token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    builder: Builder | None = None
+    pollers: list[Poller] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    _stops: list[Callable[[], None]] = field(default_factory=list)
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        moto_patches.check_version()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server would log every request
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        moto.start()
+        self._stops.append(moto.stop)
+        self.moto_url = "http://{}:{}".format(*moto.get_host_and_port())
+        self._configure_moto()
+        patches = moto_patches.apply()
+        self._stops.append(patches.undo)
+
+        api = ApiServer(self.routes, port=self.port)  # bound now: its URL goes into the functions' environment
+        self.api_url = api.url
+        self._set_process_env()
+        template = Template.load(
+            self._lookup, self.template_path, region=REGION, stack_name=f"pipelinejobs-{self.stage}",
+            parameters={"Stage": self.stage, "TokenSecretName": f"/pipelinejobs/{self.stage}/token-secret"},
+            outputs={"ApiUrl": self.api_url})
+        self.builder = Builder(template, self.client, self._role_arn(), patches.functions)
+        self._store_token_secret(template.parameter("TokenSecretName"))
+        self.builder.build()
+        os.environ.update(self._functions_env())
+        for function in self.builder.functions.values():
+            self._wire(function, self.builder.serve(function))
+        for poller in self.pollers:
+            poller.start()
+            self._stops.append(poller.stop)
+        api.start()
+        self._stops.append(api.stop)
+        discovery.publish(self.client_env())
+        self._stops.append(discovery.withdraw)
+
+    def stop(self) -> None:
+        """Withdraw the discovery file, stop serving and polling, then stop moto; safe to call twice."""
+        while self._stops:
+            try:
+                self._stops.pop()()
+            except Exception:
+                log.exception("while stopping the local stack")
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ---- what clients see ----------------------------------------------------------------------
+
+    def outputs(self) -> dict[str, Any]:
+        assert self.builder is not None
+        template = self.builder.template
+        return {name: template.resolve(output["Value"]) for name, output in template.body.get("Outputs", {}).items()
+                if name in CLIENT_OUTPUTS}
+
+    def client_env(self) -> dict[str, str]:
+        """What a client needs to use this stack: the endpoints, fake credentials, the template's outputs."""
+        env = {"AWS_ENDPOINT_URL": self.moto_url, "AWS_DEFAULT_REGION": REGION, **CREDENTIALS,
+               "PIPELINEJOBS_TOKEN_SECRET": self.token_secret, "PIPELINEJOBS_LOCAL_DIR": str(self.local_dir)}
+        env |= {CLIENT_OUTPUTS[name]: str(value) for name, value in self.outputs().items()}
+        if self.dynamodb_endpoint:
+            env["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint
+        return env
+
+    @property
+    def local_dir(self) -> Path:
+        return self.tasks_dir or discovery.state_file().parent / "tasks"
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of this stack: DynamoDB (and its streams) where the table is, the rest in moto."""
+        import boto3
+
+        endpoint = self.dynamodb_endpoint if service in ("dynamodb", "dynamodbstreams") else None
+        return boto3.client(service, endpoint_url=endpoint or self.moto_url, region_name=REGION,
+                            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+    # ---- setting up ----------------------------------------------------------------------------
+
+    def _configure_moto(self) -> None:
+        # moto's Step Functions engine calls Lambda and other services through http://localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = self.moto_url.rsplit(":", 1)[1]
+        request = urllib.request.Request(f"{self.moto_url}/moto-api/config", data=json.dumps(MOTO_CONFIG).encode(),
+                                         method="POST", headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def _set_process_env(self) -> None:
+        """Point everything this process does (the functions included) at the stack, and nowhere else."""
+        for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")] + [
+                "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                "PIPELINEJOBS_TOKEN_SECRET"]:  # the functions read the secret where the template says
+            os.environ.pop(name, None)
+        os.environ.update({"AWS_ENDPOINT_URL": self.moto_url, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+                           **CREDENTIALS, "PIPELINEJOBS_LOCAL_DIR": str(self.local_dir)})
+        if self.dynamodb_endpoint:
+            os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint
+            os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = self.dynamodb_endpoint
+
+    def _lookup(self, logical_id: str, attribute: str | None) -> Any:
+        assert self.builder is not None
+        return self.builder.lookup(logical_id, attribute)
+
+    def _role_arn(self) -> str:
+        """One role for every function and state machine: moto requires a role, and does not enforce IAM."""
+        return self.client("iam").create_role(
+            RoleName=f"pipelinejobs-{self.stage}-local", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}),
+        )["Role"]["Arn"]
+
+    def _store_token_secret(self, name: str) -> None:
+        """The secret the template's functions read (TokenSecretName), fresh at each start."""
+        if name.startswith("arn:"):
+            raise ConfigurationError(f"TokenSecretName {name}: locally the secret is an SSM parameter (/...)")
+        self.client("ssm").put_parameter(Name=name, Value=self.token_secret, Type="SecureString", Overwrite=True)
+
+    def _functions_env(self) -> dict[str, str]:
+        """Every function's environment, as one: they share this process. Two functions giving one variable
+        different values cannot be served in one process, so that refuses to start rather than mislead."""
+        merged: dict[str, tuple[str, str]] = {}
+        for function in self.builder.functions.values() if self.builder else ():
+            for name, value in function.environment.items():
+                other = merged.setdefault(name, (function.logical_id, value))
+                if other[1] != value:
+                    raise ConfigurationError(f"{name} is {other[1]!r} for {other[0]} but {value!r} for "
+                                             f"{function.logical_id}: the local stack runs every function in one "
+                                             "process, with one environment")
+        return {name: value for name, (_, value) in merged.items()}
+
+    def _wire(self, function: Function, handler: InProcessFunction) -> None:
+        """The function's event sources: HTTP routes, queue and stream pollers, EventBridge rules."""
+        resolve = self.builder.template.resolve
+        for event_id, event in function.events.items():
+            kind, properties = event["Type"], event.get("Properties", {})
+            if kind == "HttpApi":
+                self.routes.append(Route(properties.get("Method", "ANY").upper(), properties.get("Path", "/{proxy+}"),
+                                         handler))
+            elif kind == "SQS":
+                queue_arn = resolve(properties["Queue"])
+                queue_url = self.builder.lookup(self.builder.by_attribute("Arn", queue_arn), "QueueUrl")
+                self.pollers.append(QueuePoller(
+                    self.client("sqs"), queue_url, queue_arn, handler,
+                    batch_size=int(properties.get("BatchSize", 10)), region=REGION,
+                    reports_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])))
+            elif kind == "DynamoDB":
+                self.pollers.append(self._stream_poller(handler, resolve(properties)))
+            elif kind == "EventBridgeRule":
+                self._rule(function, event_id, resolve(properties))
+            else:
+                log.warning("%s: event %s of type %s is not served locally", function.logical_id, event_id, kind)
+
+    def _stream_poller(self, handler: InProcessFunction, properties: dict[str, Any]) -> StreamPoller:
+        destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        on_failure = None
+        if destination:
+            url = self.builder.lookup(self.builder.by_attribute("Arn", destination), "QueueUrl")
+            sqs = self.client("sqs")
+
+            def on_failure(failure: dict[str, Any]) -> None:
+                sqs.send_message(QueueUrl=url, MessageBody=json.dumps(failure))
+
+        return StreamPoller(
+            self.client("dynamodbstreams"), properties["Stream"], handler,
+            batch_size=int(properties.get("BatchSize", 100)),
+            starting_position=properties.get("StartingPosition", "TRIM_HORIZON"),
+            filters=[f["Pattern"] for f in properties.get("FilterCriteria", {}).get("Filters", [])],
+            reports_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
+            max_retries=int(properties.get("MaximumRetryAttempts", -1)), on_failure=on_failure, region=REGION)
+
+    def _rule(self, function: Function, event_id: str, properties: dict[str, Any]) -> None:
+        events = self.client("events")
+        bus = properties.get("EventBusName", "default")
+        name = f"{function.name}-{event_id}"[:64]
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(properties["Pattern"]), State="ENABLED")
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": function.logical_id, "Arn": function.arn}])
+        self.rules.append(name)
+
+    # ---- reading the running stack --------------------------------------------------------------
+
+    def dynamodb_config(self) -> Config:
+        return Config(table=str(self.outputs()["TableName"]), endpoint_url=self.dynamodb_endpoint or self.moto_url,
+                      region=REGION)
+
+    def describe(self) -> list[str]:
+        """What is running, for the start-up banner: endpoints, names, what is served how, what is skipped."""
+        assert self.builder is not None
+        outputs, builder = self.outputs(), self.builder
+        functions = ", ".join(f"{f.logical_id} ({f.name})" for f in builder.functions.values())
+        sources = [p.name for p in self.pollers] + [f"rule:{name}" for name in self.rules]
+        return [
+            f"template        {builder.template.path} (stage {self.stage})",
+            f"moto server     {self.moto_url}  (Step Functions, Lambda, SQS, EventBridge, IAM, SSM"
+            + (")" if self.dynamodb_endpoint else ", DynamoDB)"),
+            f"DynamoDB        {self.dynamodb_endpoint or self.moto_url}",
+            f"webhook API     {self.api_url}  (OpenAPI: {self.api_url}/openapi.json)",
+            f"routes          {', '.join(route.key for route in self.routes)}",
+            f"table           {outputs['TableName']}",
+            f"state machine   {outputs['JobStateMachineArn'].rsplit(':', 1)[1]}  ({outputs['JobStateMachineArn']})",
+            f"event bus       {outputs['NotificationBusName']}",
+            f"functions       {functions}  (in this process)",
+            f"event sources   {', '.join(sources)}",
+            f"skipped         {', '.join(sorted(builder.skipped))}  (not modelled locally; see resources.SKIPPED)",
+            f"local tasks     {self.local_dir}",
+            f"client env      {discovery.state_file()}  (pipelinejobs --local ...)",
+        ]

@@ -1,0 +1,146 @@
+"""How the local stack reads template.yaml: intrinsics, parameters, Globals, and what it creates or skips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelinejobs.local import resources
+from pipelinejobs.local.template import Template, UnsupportedIntrinsic, substitute
+from pipelinejobs.storage.tables import load_template, template_path
+
+TEMPLATE = """
+Parameters:
+  Stage: {Type: String, Default: dev}
+  Size: {Type: Number, Default: 5}
+  Undeclared: {Type: String}
+Globals:
+  Function:
+    Timeout: 30
+    Layers: [!Ref Layer]
+    Environment:
+      Variables: {SHARED: one, TABLE: !Ref Table}
+Resources:
+  Table: {Type: AWS::DynamoDB::Table, Properties: {TableName: !Sub "jobs-${Stage}"}}
+  Queue: {Type: AWS::SQS::Queue}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Timeout: 60
+      Layers: [!Ref Other]
+      Environment:
+        Variables:
+          TABLE: !Ref Table
+          OWN: !Sub "${Queue.Arn}|${AWS::Region}|${!Literal}"
+          API: !Sub "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}"
+  Api: {Type: AWS::Serverless::HttpApi}
+Outputs:
+  ApiUrl:
+    Value: !Sub "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}"
+"""
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> Template:
+    path = tmp_path / "template.yaml"
+    path.write_text(TEMPLATE)
+    created = {("Table", None): "jobs-local", ("Queue", "Arn"): "arn:aws:sqs:us-east-1:123456789012:q",
+               ("Queue", None): "http://moto/q"}
+
+    def lookup(logical_id: str, attribute: str | None) -> Any:
+        return created[(logical_id, attribute)]
+
+    return Template.load(lookup, path, parameters={"Stage": "local"}, outputs={"ApiUrl": "http://127.0.0.1:8787"})
+
+
+def test_refs_of_parameters_pseudo_parameters_and_resources(template: Template):
+    assert template.resolve({"Ref": "Stage"}) == "local"  # given
+    assert template.resolve({"Ref": "Size"}) == 5  # its Default
+    assert template.resolve({"Ref": "AWS::Region"}) == "us-east-1"
+    assert template.resolve({"Ref": "AWS::AccountId"}) == "123456789012"
+    assert template.resolve({"Ref": "Queue"}) == "http://moto/q"
+    with pytest.raises(Exception, match="Undeclared has no value"):
+        template.resolve({"Ref": "Undeclared"})
+    with pytest.raises(Exception, match="no such parameter or resource"):
+        template.resolve({"Ref": "Nope"})
+
+
+def test_getatt_in_both_forms_sub_join_and_novalue(template: Template):
+    arn = "arn:aws:sqs:us-east-1:123456789012:q"
+    assert template.resolve({"Fn::GetAtt": "Queue.Arn"}) == template.resolve({"Fn::GetAtt": ["Queue", "Arn"]}) == arn
+    assert template.resolve({"Fn::Sub": "${Queue.Arn}/${Stage}/${!Kept}"}) == f"{arn}/local/${{Kept}}"
+    assert template.resolve({"Fn::Sub": ["${A}-${Stage}", {"A": {"Ref": "Size"}}]}) == "5-local"
+    assert template.resolve({"Fn::Join": [":", ["a", {"Ref": "Stage"}]]}) == "a:local"
+    assert template.resolve({"Keep": 1, "Drop": {"Ref": "AWS::NoValue"}, "List": [{"Ref": "AWS::NoValue"}, 2]}) == {
+        "Keep": 1, "List": [2]}
+
+
+def test_an_intrinsic_it_does_not_know_is_refused_by_name(template: Template):
+    with pytest.raises(UnsupportedIntrinsic, match="Fn::If"):
+        template.resolve({"Fn::If": ["Cond", "a", "b"]})
+
+
+def test_an_outputs_expression_takes_the_local_value(template: Template):
+    """The orchestrator's API URL is the ApiUrl output's expression: locally the API is served, not created."""
+    environment = template.resolve(template.function_properties("Fn")["Environment"]["Variables"])
+    assert environment["API"] == "http://127.0.0.1:8787"
+    assert environment["OWN"] == "arn:aws:sqs:us-east-1:123456789012:q|us-east-1|${Literal}"
+
+
+def test_globals_merge_as_sam_merges_them(template: Template):
+    properties = template.function_properties("Fn")
+    assert properties["Timeout"] == 60  # scalar: the function's wins
+    assert properties["Layers"] == [{"Ref": "Layer"}, {"Ref": "Other"}]  # lists add up, globals first
+    assert set(properties["Environment"]["Variables"]) == {"SHARED", "TABLE", "OWN", "API"}  # maps merge
+
+
+def test_substitute_replaces_every_placeholder_or_refuses():
+    assert substitute('{"Resource": "${Fn}", "x": "${Fn}"}', {"Fn": "arn:1"}) == '{"Resource": "arn:1", "x": "arn:1"}'
+    with pytest.raises(KeyError, match="Missing"):
+        substitute("${Fn} ${Missing}", {"Fn": "arn"})
+
+
+# ---- the real template.yaml --------------------------------------------------------------------
+
+
+def test_every_resource_type_in_template_yaml_is_created_or_knowingly_skipped():
+    """A new kind of resource must be taught to the local stack (resources._CREATORS) or listed with a reason."""
+    types = {resource["Type"] for resource in load_template()["Resources"].values()}
+    unknown = types - set(resources._CREATORS) - set(resources.SKIPPED)
+    assert not unknown, f"template.yaml has resource types the local stack neither creates nor skips: {unknown}"
+
+
+def test_every_value_the_local_stack_uses_resolves_in_template_yaml():
+    """Functions' environments and events, the state machine's substitutions and name, the tables' names and the
+    client outputs resolve with the intrinsics the local stack knows (any other would fail at start)."""
+    refs: list[tuple[str, str | None]] = []
+
+    def lookup(logical_id: str, attribute: str | None) -> str:
+        refs.append((logical_id, attribute))
+        return f"<{logical_id}.{attribute}>"
+
+    template = Template.load(lookup, parameters={"Stage": "local"}, outputs={"ApiUrl": "http://127.0.0.1:8787"})
+    created = [lid for lid, r in template.resources.items() if r["Type"] in resources._CREATORS]
+    for logical_id in created:
+        resource = template.resources[logical_id]
+        if resource["Type"] == "AWS::Serverless::Function":
+            properties = template.function_properties(logical_id)
+            template.resolve(properties.get("Environment", {}))
+            for event in properties.get("Events", {}).values():
+                if event["Type"] != "HttpApi":  # routes use Method and Path only
+                    template.resolve(event["Properties"])
+        else:
+            template.resolve({k: v for k, v in resource.get("Properties", {}).items() if k != "Policies"})
+    from pipelinejobs.local.stack import CLIENT_OUTPUTS
+
+    outputs = {name: template.resolve(template.body["Outputs"][name]["Value"]) for name in CLIENT_OUTPUTS}
+    assert outputs["ApiUrl"] == "http://127.0.0.1:8787"
+    assert all(logical_id in created for logical_id, _ in refs), f"refers to resources not created locally: {refs}"
+
+
+def test_the_state_machine_definition_has_a_substitution_for_every_placeholder():
+    machine = load_template()["Resources"]["JobStateMachine"]["Properties"]
+    text = (template_path().parent / machine["DefinitionUri"]).read_text()
+    substitute(text, dict.fromkeys(machine["DefinitionSubstitutions"], "arn:aws:lambda:us-east-1:1:function:f"))
