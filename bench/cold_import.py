@@ -136,10 +136,10 @@ def explain(target: Target) -> list[tuple[str, float]]:
 
 def main() -> int:
     cli = benchkit.parser(__doc__)
-    cli.add_argument("--rounds", type=int, help="fresh processes per target (default 15; 5 with --short)")
+    cli.add_argument("--rounds", type=int, help="fresh processes per target (default 15; 7 with --short)")
     cli.add_argument("--explain", action="store_true", help="also print where each handler's import time goes")
     args = cli.parse_args()
-    rounds = args.rounds or (5 if args.short else 15)
+    rounds = args.rounds or (7 if args.short else 15)
     benchkit.tests_on_path()
     shuffle = random.Random(6)
     with_xray = subprocess.run([sys.executable, "-c", "import aws_xray_sdk"], capture_output=True).returncode == 0
