@@ -93,3 +93,25 @@ def test_concurrent_transactions_lose_no_write(sfn: Harness):
     history = pipelinejobs.get_job(job.uuid).history
     assert [e.seq for e in history] == list(range(1, 2 + writers * updates + 1))
     assert pipelinejobs.get_job(job.uuid).record.version == len(history)
+
+
+def test_eventbridge_rules_deliver_to_lambda_targets(sfn: Harness):
+    """moto 5.2.1 raises NotImplementedError for a Lambda target; the template's EventBridgeRule events need it."""
+    delivered: list[dict] = []
+    arn = sfn.add_function("pipelinejobs-test-rule-target", delivered.append)
+    events = boto3.client("events")
+    events.put_rule(Name="batch-changes", EventPattern=json.dumps({"source": ["aws.batch"]}))
+    events.put_targets(Rule="batch-changes", Targets=[{"Id": "fn", "Arn": arn}])
+
+    answer = events.put_events(Entries=[
+        {"Source": "aws.batch", "DetailType": "Batch Job State Change", "Detail": json.dumps({"status": "RUNNING"})},
+        {"Source": "aws.ecs", "DetailType": "ECS Task State Change", "Detail": "{}"},  # not matched by the rule
+    ])
+
+    assert answer["FailedEntryCount"] == 0
+    deadline = time.monotonic() + 10
+    while not delivered and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)  # a wrongly delivered second event would have arrived by now
+    assert [(e["source"], e["detail-type"], e["detail"]) for e in delivered] == [
+        ("aws.batch", "Batch Job State Change", {"status": "RUNNING"})]

@@ -1,7 +1,7 @@
 """``pipelinejobs local`` and ``pipelinejobs demo``: the whole system on this machine.
 
-Registered on the ``pipelinejobs`` group by cli/app.py; ``python -m pipelinejobs.local`` runs
-``local`` on its own (the demo starts the stack that way, as a process of its own).
+Registered on the ``pipelinejobs`` group by cli/app.py. The demo starts ``pipelinejobs local`` as a
+process of its own, and is then a client like any other.
 """
 
 from __future__ import annotations

@@ -86,7 +86,11 @@ class LocalStack:
         patches = moto_patches.apply()
         self._stops.append(patches.undo)
 
-        api = ApiServer(self.routes, port=self.port)  # bound now: its URL goes into the functions' environment
+        try:  # bound now: its URL goes into the functions' environment
+            api = ApiServer(self.routes, port=self.port)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot serve the webhook API on 127.0.0.1:{self.port} ({exc.strerror}); "
+                                     "choose another port with --port (0: any free one)") from exc
         self.api_url = api.url
         self._set_process_env()
         template = Template.load(

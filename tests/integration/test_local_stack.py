@@ -1,0 +1,322 @@
+"""``pipelinejobs local`` as a process of its own, driven as a user would: the CLI, real HTTP, boto3.
+
+Each stack is started with ``python -m pipelinejobs local`` (the console script's command, run by this
+interpreter) and its own discovery file; the CLI reaches it with ``--local``. Waits in the stack are real, so the task
+templates here check every second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid as uuidlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from pipelinejobs import tokens
+from pipelinejobs.local import discovery
+from pipelinejobs.local.demo import execution_end
+
+POLL = {"first": 1, "factor": 1, "cap": 1}
+TASK = [sys.executable, "-m", "pipelinejobs.local.demo_task", "--size-kib", "64"]
+READY_TIMEOUT_S = 60
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen
+    output: Path
+    state_file: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return json.loads(self.state_file.read_text())["env"]
+
+    def cli(self, *args: str, expect: int = 0) -> Any:
+        """``pipelinejobs --local --json ARGS``: its JSON output, after checking its exit status."""
+        done = subprocess.run([sys.executable, "-m", "pipelinejobs", "--local", "--json", *args], env=clean_env(
+            {discovery.STATE_FILE_ENV: str(self.state_file)}), capture_output=True, text=True, timeout=120)
+        assert done.returncode == expect, f"{args}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+        return json.loads(done.stdout) if expect == 0 and done.stdout.strip() else done
+
+    def http(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+        request = urllib.request.Request(self.env["PIPELINEJOBS_API_URL"] + path, data=body, method=method,
+                                         headers={"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def client(self, service: str) -> Any:
+        env = self.env
+        endpoint = env.get("AWS_ENDPOINT_URL_DYNAMODB") if service == "dynamodb" else None
+        return boto3.client(service, endpoint_url=endpoint or env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+    def token(self, uuid: str) -> str:
+        return tokens.job_token(self.env["PIPELINEJOBS_TOKEN_SECRET"], uuid)
+
+
+def clean_env(extra: dict[str, str]) -> dict[str, str]:
+    """This process's environment without anything that points at AWS or a table: only the stack's counts."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PIPELINEJOBS_"))}
+    return {**kept, **extra}
+
+
+def start_stack(directory: Path, *args: str) -> Stack:
+    directory.mkdir(parents=True, exist_ok=True)
+    state_file, output = directory / "local.json", directory / "stack.out"
+    with output.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "pipelinejobs", "local", "--port", "0", *args], stdout=out,
+                                   stderr=subprocess.STDOUT, env=clean_env({discovery.STATE_FILE_ENV: str(state_file)}))
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not any(line.startswith("ready") for line in output.read_text().splitlines()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the local stack did not start:\n{output.read_text()[-4000:]}")
+        time.sleep(0.1)
+    return Stack(process, output, state_file)
+
+
+def stop_stack(stack: Stack) -> None:
+    """SIGTERM, as a user's Ctrl-C or a service manager would: a clean stop withdraws the discovery file."""
+    stack.process.send_signal(signal.SIGTERM)
+    assert stack.process.wait(timeout=60) == 0, stack.output.read_text()[-4000:]
+    assert not stack.state_file.exists()
+    assert "stopping" in stack.output.read_text()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = start_stack(tmp_path_factory.mktemp("local-stack"))
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            stop_stack(running)
+
+
+def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+    return value
+
+
+def register(stack: Stack, name: str, task: dict[str, Any]) -> str:
+    return stack.cli("pipelines", "register", f"{name}-{uuidlib.uuid4().hex[:6]}", "--task", json.dumps(task))["uuid"]
+
+
+def bus_listener(stack: Stack) -> Callable[[], list[dict[str, Any]]]:
+    """A queue subscribed to the stack's notification bus; returns a reader of what it received so far."""
+    sqs, events = stack.client("sqs"), stack.client("events")
+    name = f"listener-{uuidlib.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.env["PIPELINEJOBS_EVENT_BUS"]
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": ["pipelinejobs"]}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    received: list[dict[str, Any]] = []
+
+    def read() -> list[dict[str, Any]]:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            received.append(json.loads(message["Body"]))
+        return received
+
+    return read
+
+
+# ---- the stack on moto -------------------------------------------------------------------------
+
+
+def test_the_banner_names_the_endpoints_and_the_discovery_file_reaches_them(stack: Stack):
+    banner = stack.output.read_text()
+    env = stack.env
+    for text in (env["PIPELINEJOBS_API_URL"], env["AWS_ENDPOINT_URL"], "pipelinejobs-local-job", "table",
+                 env["PIPELINEJOBS_TABLE"]):
+        assert text in banner
+    assert next(line for line in banner.splitlines() if line.startswith("ready")).startswith("ready: webhook API")
+    assert env["PIPELINEJOBS_STATE_MACHINE_ARN"].endswith(":stateMachine:pipelinejobs-local-job")
+    assert stack.http("GET", "/openapi.json")[1]["paths"]
+    assert stack.http("GET", "/no/such/route") == (404, {"message": "Not Found"})
+
+
+def test_cli_runs_a_local_job_from_register_to_history_logs_and_stat(stack: Stack):
+    pipeline = register(stack, "it-checksum", {"launcher": "local", "params": {"command": TASK}, "poll": POLL})
+
+    run = stack.cli("submit", pipeline, "--data", '{"sample": "it-1"}')
+    job = stack.cli("wait", run["uuid"], "--state", "FINISHED", "--state", "FAILED", "--timeout", "60",
+                    "--poll", "0.5")
+
+    assert job["state"] == "FINISHED"
+    assert stack.cli("status", run["uuid"])["last_event"] == "finish"
+    history = stack.cli("history", run["uuid"])
+    assert [e["name"] for e in history] == ["create", "update", "resource", "resource", "run", "finish"]
+    [log] = stack.cli("logs", run["uuid"])
+    assert f"job {run['uuid']}, attempt 1" in log["output"]["stdout"] and "64 KiB" in log["output"]["stdout"]
+    assert [(j["uuid"], j["state"]) for j in stack.cli("stat", "--pipeline", pipeline)] == [(run["uuid"], "FINISHED")]
+    execution = stack.client("stepfunctions").describe_execution(executionArn=run["execution_arn"])
+    assert execution["status"] == "SUCCEEDED"
+
+
+def test_webhook_callbacks_with_the_jobs_token_finish_an_external_job(stack: Stack):
+    pipeline = register(stack, "it-external", {"launcher": "external", "timeout_seconds": 120})
+    run = stack.cli("submit", pipeline, "--data", '{"sample": "it-2"}')
+    uuid, token = run["uuid"], stack.token(run["uuid"])
+
+    def launched() -> bool:  # the launch step recorded the task token Step Functions waits on
+        status, page = stack.http("GET", f"/jobs/{uuid}?token={token}")
+        return status == 200 and any(e["data"].get("status") == "LAUNCHED" for e in page["history"])
+
+    wait_for(launched, "the external job's launch")
+    assert stack.http("POST", f"/jobs/{uuid}/events?token={'0' * 16}&status=RUNNING", b"{}")[0] == 401
+    assert stack.http("POST", f"/jobs/{uuid}/events?token={token}&status=RUNNING", b'{"host": "x"}')[1]["state"] == (
+        "RUNNING")
+    assert stack.http("POST", f"/jobs/{uuid}/events?token={token}&status=FINISHED", b"{}")[1]["state"] == "FINISHED"
+
+    stepfunctions = stack.client("stepfunctions")
+    wait_for(lambda: stepfunctions.describe_execution(executionArn=run["execution_arn"])["status"] == "SUCCEEDED",
+             "the execution to succeed once its task token was settled by the callback")
+    assert stack.http("GET", f"/jobs/{uuid}?token={token}")[1]["state"] == "FINISHED"
+
+
+def test_kill_then_rerun_through_the_cli(stack: Stack):
+    pipeline = register(stack, "it-long", {"launcher": "local", "params": {"command": [*TASK, "--sleep", "600"]},
+                                           "poll": POLL})
+    run = stack.cli("submit", pipeline, "--data", '{"sample": "it-3"}')
+    stack.cli("wait", run["uuid"], "--state", "RUNNING", "--timeout", "60", "--poll", "0.5")
+
+    stack.cli("kill", run["uuid"])
+
+    assert stack.cli("status", run["uuid"])["state"] == "FAILED"
+    stepfunctions = stack.client("stepfunctions")
+    # Stopped by kill; or, had a check run between kill's write and its StopExecution, ended by that check.
+    assert execution_end(stepfunctions, run["execution_arn"]) in ("ABORTED", "FAILED JobSuperseded")
+    [attempt] = stack.cli("attempts", run["uuid"])
+    exit_code = Path(attempt["handle"]["directory"]) / "exit_code"  # the local runner records how its task ended
+    wait_for(exit_code.exists, "the killed task to end", timeout=10)
+    assert exit_code.read_text() == str(-signal.SIGTERM)
+
+    rerun = stack.cli("rerun", run["uuid"], "--override", json.dumps({"params": {"command": TASK}}))
+    job = stack.cli("wait", run["uuid"], "--state", "FINISHED", "--state", "FAILED", "--timeout", "60",
+                    "--poll", "0.5")
+
+    assert rerun["uuid"] == run["uuid"] and rerun["execution_arn"] != run["execution_arn"]
+    assert job["state"] == "FINISHED"
+    names = [e["name"] for e in stack.cli("history", run["uuid"])]
+    assert names[names.index("fail"):names.index("fail") + 3] == ["fail", "reset", "ready"]
+    assert [(a["number"], a["succeeded"]) for a in stack.cli("attempts", run["uuid"])] == [(1, False), (2, True)]
+
+
+def test_queue_stream_and_eventbridge_doors_move_jobs_and_changes_are_published(stack: Stack):
+    """The events queue (its poller and function), a Batch state change (an EventBridge rule on the default bus
+    invoking the events function), and the table's stream (the stream function publishing to the bus)."""
+    pipeline = register(stack, "it-doors", {"launcher": "external"})
+    listener = bus_listener(stack)
+    job = stack.cli("submit", pipeline, "--data", '{"sample": "it-4"}')
+    uuid, token = job["uuid"], stack.token(job["uuid"])
+    sqs = stack.client("sqs")
+    queue = sqs.get_queue_url(QueueName="pipelinejobs-local-EventsQueue")["QueueUrl"]
+    dead_letters = sqs.get_queue_url(QueueName="pipelinejobs-local-EventsDeadLetterQueue")["QueueUrl"]
+
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"uuid": uuid, "event": "run", "token": token}))
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"uuid": uuid, "event": "run", "token": "f" * 16}))
+    wait_for(lambda: stack.cli("status", uuid)["state"] == "RUNNING", "the queued run event")
+    parked = wait_for(lambda: sqs.receive_message(QueueUrl=dead_letters, MessageAttributeNames=["All"]).get(
+        "Messages"), "the message with a forged token in the dead-letter queue")
+    assert parked[0]["MessageAttributes"]["status"]["StringValue"] == "401"
+
+    stack.client("events").put_events(Entries=[{
+        "Source": "aws.batch", "DetailType": "Batch Job State Change",
+        "Detail": json.dumps({"jobName": f"job-{uuid}", "jobId": "b-1", "status": "SUCCEEDED"})}])
+    wait_for(lambda: stack.cli("status", uuid)["state"] == "FINISHED", "the Batch state change")
+
+    def published() -> list[dict[str, Any]]:
+        received = listener()
+        ended = any(e["detail"]["uuid"] == uuid and e["detail"]["to"] == "FINISHED" for e in received)
+        return received if ended else []
+
+    changes = wait_for(published, "the published changes")
+    mine = [(e["detail"]["from"], e["detail"]["to"]) for e in changes if e["detail"]["uuid"] == uuid]
+    assert mine == [(None, "CREATED"), ("CREATED", "RUNNING"), ("RUNNING", "FINISHED")]
+    assert {e["detail-type"] for e in changes} == {"PipelineJob State Change"}
+
+
+def test_a_taken_port_is_one_clear_line(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "pipelinejobs", "local", "--port", str(port)], timeout=60,
+                              env=clean_env({discovery.STATE_FILE_ENV: str(tmp_path / "local.json")}),
+                              capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and f"127.0.0.1:{port}" in done.stderr
+    assert "--port" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "local.json").exists()
+
+
+# ---- the table in DynamoDB Local ---------------------------------------------------------------
+
+
+def test_the_table_lives_in_dynamodb_local_with_dynamodb_endpoint(dynamodb_local: str, tmp_path: Path):
+    stage = f"it{uuidlib.uuid4().hex[:8]}"
+    stack = start_stack(tmp_path / "stack", "--dynamodb-endpoint", dynamodb_local, "--stage", stage)
+    try:
+        env = stack.env
+        assert env["AWS_ENDPOINT_URL_DYNAMODB"] == dynamodb_local
+        assert env["PIPELINEJOBS_TABLE"] == f"pipelinejobs-{stage}"
+        local_tables = boto3.client("dynamodb", endpoint_url=dynamodb_local, region_name="us-east-1",
+                                    aws_access_key_id="local", aws_secret_access_key="local").list_tables()
+        assert env["PIPELINEJOBS_TABLE"] in local_tables["TableNames"]
+        moto_dynamodb = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                                     aws_access_key_id="local", aws_secret_access_key="local")
+        assert env["PIPELINEJOBS_TABLE"] not in moto_dynamodb.list_tables()["TableNames"]
+        listener = bus_listener(stack)
+
+        pipeline = register(stack, "it-ddblocal", {"launcher": "local", "params": {"command": TASK}, "poll": POLL})
+        run = stack.cli("submit", pipeline, "--data", '{"sample": "it-5"}')
+        job = stack.cli("wait", run["uuid"], "--state", "FINISHED", "--state", "FAILED", "--timeout", "60",
+                        "--poll", "0.5")
+
+        assert job["state"] == "FINISHED"
+        assert [j["uuid"] for j in stack.cli("stat", "--pipeline", pipeline)] == [run["uuid"]]
+        status, page = stack.http("GET", f"/jobs/{run['uuid']}?token={stack.token(run['uuid'])}")
+        assert status == 200 and page["state"] == "FINISHED"
+        wait_for(lambda: any(e["detail"]["uuid"] == run["uuid"] and e["detail"]["to"] == "FINISHED"
+                             for e in listener()), "the change read from DynamoDB Local's stream, published")
+    finally:
+        stop_stack(stack)
+
+
+# ---- the demo ----------------------------------------------------------------------------------
+
+
+def test_the_demo_runs_four_jobs_to_their_expected_end_and_exits_0(tmp_path: Path):
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "pipelinejobs", "demo"],
+                          env=clean_env({"TMPDIR": str(tmp_path), "COLUMNS": "160"}), capture_output=True,
+                          text=True, timeout=180)
+
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "demo passed" in done.stdout
+    for line in ("checksum: job FINISHED", "flaky: job FINISHED", "external: job FINISHED", "killed: job FAILED",
+                 "flaky: attempt 1 exited 3, attempt 2 succeeded", "killed: last event fail with reason killed"):
+        assert f"✓ {line}" in done.stdout
+    assert "✗" not in done.stdout
+    assert time.monotonic() - started < 90
+    assert not list(tmp_path.glob("pipelinejobs-demo-*")), "a passing demo cleans up after itself"
