@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 import pytest
+from sfn_harness import wait_until
 
 from pipelinejobs import tokens
 from pipelinejobs.local import discovery
@@ -109,15 +110,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             stop_stack(running)
 
 
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-    return value
-
-
 def register(stack: Stack, name: str, task: dict[str, Any]) -> str:
     return stack.cli("pipelines", "register", f"{name}-{uuidlib.uuid4().hex[:6]}", "--task", json.dumps(task))["uuid"]
 
@@ -183,15 +175,15 @@ def test_webhook_callbacks_with_the_jobs_token_finish_an_external_job(stack: Sta
         status, page = stack.http("GET", f"/jobs/{uuid}?token={token}")
         return status == 200 and any(e["data"].get("status") == "LAUNCHED" for e in page["history"])
 
-    wait_for(launched, "the external job's launch")
+    wait_until(launched, timeout=60, what="the external job's launch")
     assert stack.http("POST", f"/jobs/{uuid}/events?token={'0' * 16}&status=RUNNING", b"{}")[0] == 401
     assert stack.http("POST", f"/jobs/{uuid}/events?token={token}&status=RUNNING", b'{"host": "x"}')[1]["state"] == (
         "RUNNING")
     assert stack.http("POST", f"/jobs/{uuid}/events?token={token}&status=FINISHED", b"{}")[1]["state"] == "FINISHED"
 
     stepfunctions = stack.client("stepfunctions")
-    wait_for(lambda: stepfunctions.describe_execution(executionArn=run["execution_arn"])["status"] == "SUCCEEDED",
-             "the execution to succeed once its task token was settled by the callback")
+    wait_until(lambda: stepfunctions.describe_execution(executionArn=run["execution_arn"])["status"] == "SUCCEEDED",
+               timeout=60, what="the execution to succeed once its task token was settled by the callback")
     assert stack.http("GET", f"/jobs/{uuid}?token={token}")[1]["state"] == "FINISHED"
 
 
@@ -209,7 +201,7 @@ def test_kill_then_rerun_through_the_cli(stack: Stack):
     assert execution_end(stepfunctions, run["execution_arn"]) in ("ABORTED", "FAILED JobSuperseded")
     [attempt] = stack.cli("attempts", run["uuid"])
     exit_code = Path(attempt["handle"]["directory"]) / "exit_code"  # the local runner records how its task ended
-    wait_for(exit_code.exists, "the killed task to end", timeout=10)
+    wait_until(exit_code.exists, timeout=10, what="the killed task to end")
     assert exit_code.read_text() == str(-signal.SIGTERM)
 
     rerun = stack.cli("rerun", run["uuid"], "--override", json.dumps({"params": {"command": TASK}}))
@@ -236,22 +228,22 @@ def test_queue_stream_and_eventbridge_doors_move_jobs_and_changes_are_published(
 
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"uuid": uuid, "event": "run", "token": token}))
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"uuid": uuid, "event": "run", "token": "f" * 16}))
-    wait_for(lambda: stack.cli("status", uuid)["state"] == "RUNNING", "the queued run event")
-    parked = wait_for(lambda: sqs.receive_message(QueueUrl=dead_letters, MessageAttributeNames=["All"]).get(
-        "Messages"), "the message with a forged token in the dead-letter queue")
+    wait_until(lambda: stack.cli("status", uuid)["state"] == "RUNNING", timeout=60, what="the queued run event")
+    parked = wait_until(lambda: sqs.receive_message(QueueUrl=dead_letters, MessageAttributeNames=["All"]).get(
+        "Messages"), timeout=60, what="the message with a forged token in the dead-letter queue")
     assert parked[0]["MessageAttributes"]["status"]["StringValue"] == "401"
 
     stack.client("events").put_events(Entries=[{
         "Source": "aws.batch", "DetailType": "Batch Job State Change",
         "Detail": json.dumps({"jobName": f"job-{uuid}", "jobId": "b-1", "status": "SUCCEEDED"})}])
-    wait_for(lambda: stack.cli("status", uuid)["state"] == "FINISHED", "the Batch state change")
+    wait_until(lambda: stack.cli("status", uuid)["state"] == "FINISHED", timeout=60, what="the Batch state change")
 
     def published() -> list[dict[str, Any]]:
         received = listener()
         ended = any(e["detail"]["uuid"] == uuid and e["detail"]["to"] == "FINISHED" for e in received)
         return received if ended else []
 
-    changes = wait_for(published, "the published changes")
+    changes = wait_until(published, timeout=60, what="the published changes")
     mine = [(e["detail"]["from"], e["detail"]["to"]) for e in changes if e["detail"]["uuid"] == uuid]
     assert mine == [(None, "CREATED"), ("CREATED", "RUNNING"), ("RUNNING", "FINISHED")]
     assert {e["detail-type"] for e in changes} == {"PipelineJob State Change"}
@@ -297,8 +289,9 @@ def test_the_table_lives_in_dynamodb_local_with_dynamodb_endpoint(dynamodb_local
         assert [j["uuid"] for j in stack.cli("stat", "--pipeline", pipeline)] == [run["uuid"]]
         status, page = stack.http("GET", f"/jobs/{run['uuid']}?token={stack.token(run['uuid'])}")
         assert status == 200 and page["state"] == "FINISHED"
-        wait_for(lambda: any(e["detail"]["uuid"] == run["uuid"] and e["detail"]["to"] == "FINISHED"
-                             for e in listener()), "the change read from DynamoDB Local's stream, published")
+        wait_until(lambda: any(e["detail"]["uuid"] == run["uuid"] and e["detail"]["to"] == "FINISHED"
+                               for e in listener()),
+                   timeout=60, what="the change read from DynamoDB Local's stream, published")
     finally:
         stop_stack(stack)
 

@@ -21,7 +21,8 @@ from .render import fail
 @click.option("--port", type=int, default=8787, show_default=True, help="Port of the webhook API (0: a free one).")
 @click.option("--moto-port", type=int, default=0, help="Port of moto's server (default: a free one).")
 @click.option("--dynamodb-endpoint", metavar="URL",
-              help="Keep the table in this DynamoDB (e.g. DynamoDB Local at http://127.0.0.1:8000) instead of moto.")
+              help="Keep the table in this DynamoDB (e.g. DynamoDB Local at http://127.0.0.1:8000) instead of moto "
+                   "(whose transactions slow down as the table grows: use this beyond a few hundred jobs).")
 @click.option("--stage", default="local", show_default=True,
               help="The template's Stage parameter: the table is pipelinejobs-STAGE, and so on.")
 @click.option("--template", "template_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..observability import redact
 from .lambda_runtime import ACCOUNT_ID
 
 log = logging.getLogger("pipelinejobs.local")
@@ -190,7 +191,7 @@ class ApiServer:
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
             def log_message(self, format: str, *args: Any) -> None:
-                log.info("%s %s", self.address_string(), format % args)
+                log.info("%s %s", self.address_string(), redact(format % args))  # callbacks carry ?token=
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True

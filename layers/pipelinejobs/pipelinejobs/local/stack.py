@@ -8,7 +8,12 @@ each function from its ``functions/*/app.py`` in this process (moto's Lambda thr
 stream through :mod:`.pollers`), and publishes the client environment (:mod:`.discovery`) so that
 ``pipelinejobs --local ...`` reaches it. Nothing needs an AWS account or Docker.
 
-Waits and Retry intervals are real here (unlike the test harness, which simulates time).
+Waits and Retry intervals are real here (unlike the test harness, which simulates time). Limits:
+moto's DynamoDB copies the whole table for every transaction, so on moto each event costs more as the
+table grows (tens of ms at a few hundred items): for more than a few hundred jobs keep the table in
+DynamoDB Local (``--dynamodb-endpoint``). The functions share this process and so one environment
+(:meth:`LocalStack._functions_env` refuses two that disagree); IAM is not enforced; local tasks still
+running when the stack stops keep running, in their own process groups (kill their jobs first).
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
 from ..errors import ConfigurationError
 from . import discovery, moto_patches
 from .http import ApiServer, Route
@@ -253,12 +257,6 @@ class LocalStack:
         events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(properties["Pattern"]), State="ENABLED")
         events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": function.logical_id, "Arn": function.arn}])
         self.rules.append(name)
-
-    # ---- reading the running stack --------------------------------------------------------------
-
-    def dynamodb_config(self) -> Config:
-        return Config(table=str(self.outputs()["TableName"]), endpoint_url=self.dynamodb_endpoint or self.moto_url,
-                      region=REGION)
 
     def describe(self) -> list[str]:
         """What is running, for the start-up banner: endpoints, names, what is served how, what is skipped."""

@@ -144,3 +144,22 @@ def test_the_state_machine_definition_has_a_substitution_for_every_placeholder()
     machine = load_template()["Resources"]["JobStateMachine"]["Properties"]
     text = (template_path().parent / machine["DefinitionUri"]).read_text()
     substitute(text, dict.fromkeys(machine["DefinitionSubstitutions"], "arn:aws:lambda:us-east-1:1:function:f"))
+
+
+def test_functions_that_disagree_on_a_variable_cannot_share_the_process():
+    from types import SimpleNamespace
+
+    from pipelinejobs.errors import ConfigurationError
+    from pipelinejobs.local.resources import Function
+    from pipelinejobs.local.stack import LocalStack
+
+    def function(logical_id: str, **environment: str) -> Function:
+        return Function(logical_id, logical_id.lower(), f"arn:{logical_id}", environment, {})
+
+    stack = LocalStack()
+    functions = {"A": function("A", TABLE="t", ONLY_A="1"), "B": function("B", TABLE="t")}
+    stack.builder = SimpleNamespace(functions=functions)
+    assert stack._functions_env() == {"TABLE": "t", "ONLY_A": "1"}
+    stack.builder.functions["C"] = function("C", TABLE="other")
+    with pytest.raises(ConfigurationError, match="TABLE is 't' for A but 'other' for C"):
+        stack._functions_env()

@@ -111,13 +111,14 @@ def test_no_route_is_api_gateways_404_and_a_failing_function_its_500():
     assert (failed.status, json.loads(failed.body)) == (500, {"message": "Internal Server Error"})
 
 
-def test_over_http_the_function_sees_the_request_and_the_client_its_answer():
+def test_over_http_the_function_sees_the_request_and_the_client_its_answer(caplog: pytest.LogCaptureFixture):
     seen: list[dict] = []
 
     def function(event: dict) -> dict:
         seen.append(event)
         return {"statusCode": 409, "headers": {"x-answer": "yes"}, "body": json.dumps({"seen": event["rawPath"]})}
 
+    caplog.set_level("INFO", logger="pipelinejobs.local")
     server = ApiServer([Route("POST", "/jobs/{uuid}/events", function)]).start()
     try:
         request = urllib.request.Request(f"{server.url}/jobs/j-1/events?token=t&token=u", data=b"\x89PNG\x00",
@@ -133,6 +134,7 @@ def test_over_http_the_function_sees_the_request_and_the_client_its_answer():
     assert event["queryStringParameters"] == {"token": "t,u"} and event["pathParameters"] == {"uuid": "j-1"}
     assert event["isBase64Encoded"] and base64.b64decode(event["body"]) == b"\x89PNG\x00"
     assert event["headers"]["host"] == server.url.removeprefix("http://")
+    assert "/jobs/j-1/events?token=***" in caplog.text and "token=t" not in caplog.text  # access log, redacted
 
 
 def test_the_webhook_handler_answers_the_adapters_events(aws_env):
