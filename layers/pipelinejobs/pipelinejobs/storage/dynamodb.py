@@ -8,7 +8,6 @@ marker + conditional job update).
 
 from __future__ import annotations
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
@@ -51,7 +50,9 @@ class DynamoDBJobStore(JobStore):
     def __init__(self, config: Config):
         super().__init__(config)
         self.models = bind(config.table, config.endpoint_url, config.region)
-        self._connection = Connection(host=config.endpoint_url, region=config.region or "us-east-1")
+        # The models' own connection, so one botocore client (one parse of the service model, one
+        # retry policy) serves reads and transactions alike.
+        self._connection = self.models.job._get_connection().connection
 
     # ---- conversions --------------------------------------------------------------
 
