@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 # function-scoped fixtures (a table, a job) reuse them across examples on purpose: each
 # example checks that it changed nothing, against a snapshot taken in the example itself.
 _QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
-settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=_QUIET)
+settings.register_profile("ci", max_examples=30, deadline=None, suppress_health_check=_QUIET)
 settings.register_profile("slow", max_examples=1000, deadline=None, suppress_health_check=_QUIET)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

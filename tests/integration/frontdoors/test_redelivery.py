@@ -25,7 +25,7 @@ from pipelinejobs.errors import InvalidTransition
 CALLBACKS = [("SUBMITTED", "resource", {"queue": "spot"}), ("RUNNABLE", "resource", {}),
              ("RUNNING", "run", {"host": "node7"}), ("HEARTBEAT", "update", {"progress": 0.5}),
              ("SUCCEEDED", "finish", {"exitCode": 0})]
-SEEDS = range(8)
+SEEDS = range(6)
 
 
 def deliveries(seed: int) -> list[int]:
