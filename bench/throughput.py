@@ -9,10 +9,12 @@ consistent GetItem of the job and a TransactWriteItems of the history entry and 
 update, with nothing else around them; the script checks that the two send requests of the same
 shape (operations, attribute names, expressions) before it trusts the comparison.
 
-The two alternate in blocks, so drift in the engine (JIT, garbage collection) falls on both alike.
+The two alternate in blocks of ``--block`` events, so drift in the engine (JIT, garbage collection)
+and load from elsewhere on the machine fall on both alike; the verdict takes the median over the
+block pairs of their ratio (the ratio of the totals is printed too).
 DynamoDB requests per event are counted with botocore after-call hooks on the store's clients.
 
-    .venv/bin/python bench/throughput.py [--short] [--events 2000] [--blocks 10]
+    .venv/bin/python bench/throughput.py [--short] [--events 2000] [--block 10]
 
 Goals (issue 6): >= 0.7 of the bare loop's events/s; <= 2 DynamoDB requests per event.
 """
@@ -20,6 +22,7 @@ Goals (issue 6): >= 0.7 of the bare loop's events/s; <= 2 DynamoDB requests per 
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -85,11 +88,11 @@ def timed(apply: Callable[[int], Any], first: int, count: int) -> float:
 
 def main() -> int:
     cli = benchkit.parser(__doc__)
-    cli.add_argument("--events", type=int, help="events per side (default 2,000; 300 with --short)")
-    cli.add_argument("--blocks", type=int, default=10, help="alternating blocks per side")
+    cli.add_argument("--events", type=int, help="events per side (default 2,000; 400 with --short)")
+    cli.add_argument("--block", type=int, default=10, help="events per block; the sides alternate block by block")
     args = cli.parse_args()
-    events = args.events or (300 if args.short else 2000)
-    per_block = max(1, events // args.blocks)
+    events = args.events or (400 if args.short else 2000)
+    blocks = max(1, events // args.block)
     benchkit.tests_on_path()
 
     with benchkit.dynamodb(args.endpoint) as endpoint:
@@ -116,17 +119,21 @@ def main() -> int:
                 via_handler(-1)
             with recorder.recording() as mirrored:
                 bare.event(-1)
-            handler_seconds = bare_seconds = 0.0
+            pairs = []  # (handler seconds, bare seconds) of each block, the two run back to back
             requests_before = meter.snapshot()[0]
-            for block in range(args.blocks):
-                handler_seconds += timed(via_handler, block * per_block, per_block)
-                bare_seconds += timed(bare.event, block * per_block, per_block)
-            requests = (meter.snapshot()[0] - requests_before) / (per_block * args.blocks)
+            for block in range(blocks):
+                pairs.append((timed(via_handler, block * args.block, args.block),
+                              timed(bare.event, block * args.block, args.block)))
+            requests = (meter.snapshot()[0] - requests_before) / (blocks * args.block)
         applied = pj.get_job(job.uuid).record.version - 3  # create, run and the shape check's event
 
-    total = per_block * args.blocks
-    handler_rate, bare_rate = total / handler_seconds, total / bare_seconds
-    print(f"\n{total} events each side, single thread, {args.blocks} alternating blocks, DynamoDB at {endpoint}")
+    total = blocks * args.block
+    handler_rate, bare_rate = total / sum(h for h, _ in pairs), total / sum(b for _, b in pairs)
+    # The verdict's ratio: the median over blocks of (bare time / handler time) for blocks run back to back,
+    # which a burst of load from elsewhere on the machine cannot sway the way it sways the totals.
+    paired = statistics.median(b / h for h, b in pairs)
+    print(f"\n{total} events each side, single thread, {blocks} alternating blocks of {args.block}, "
+          f"DynamoDB at {endpoint}")
     print(f"{'path':<40} {'events/s':>9} {'ms/event':>9}")
     print(f"{'events function (direct invoke)':<40} {handler_rate:>9.1f} {1000 / handler_rate:>9.2f}")
     print(f"{'bare boto3 loop, same requests':<40} {bare_rate:>9.1f} {1000 / bare_rate:>9.2f}")
@@ -135,8 +142,9 @@ def main() -> int:
                           f"DIFFERENT:\n  handler {real.shapes}\n  bare    {mirrored.shapes}", "identical",
                           real.shapes == mirrored.shapes)
     ok &= benchkit.verdict("events applied", f"{applied} of {total}", "all", applied == total)
-    ok &= benchkit.verdict("throughput, events function / bare loop", f"{handler_rate / bare_rate:.2f}",
-                           f">= {GOAL_RATIO}", handler_rate / bare_rate >= GOAL_RATIO)
+    print(f"throughput ratio from the totals: {handler_rate / bare_rate:.2f} (informational)")
+    ok &= benchkit.verdict("throughput, events function / bare loop (median of block pairs)", f"{paired:.2f}",
+                           f">= {GOAL_RATIO}", paired >= GOAL_RATIO)
     ok &= benchkit.verdict("DynamoDB requests per event", f"{requests:.2f}", f"<= {GOAL_REQUESTS:.0f}",
                            requests <= GOAL_REQUESTS)
     return 0 if ok else 1
