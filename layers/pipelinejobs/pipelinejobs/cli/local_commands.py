@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import PipelineJobsError
+from ..errors import ConfigurationError, PipelineJobsError
 from .render import fail
 
 
@@ -33,13 +33,12 @@ def local(port: int, moto_port: int, dynamodb_endpoint: str | None, stage: str, 
     template.yaml, the functions' handlers in-process and the webhook API on http://127.0.0.1:PORT.
     Prints the endpoints, then a line starting with "ready"; Ctrl-C stops it. Other shells reach it with
     `pipelinejobs --local ...`."""
-    from ..local.stack import LocalStack
-
+    stack_class = _stack_class()
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    stack = LocalStack(stage=stage, port=port, moto_port=moto_port, dynamodb_endpoint=dynamodb_endpoint,
-                       template_path=template_path)
+    stack = stack_class(stage=stage, port=port, moto_port=moto_port, dynamodb_endpoint=dynamodb_endpoint,
+                        template_path=template_path)
     try:
         stack.start()
     except (PipelineJobsError, OSError, RuntimeError) as exc:
@@ -57,12 +56,24 @@ def local(port: int, moto_port: int, dynamodb_endpoint: str | None, stage: str, 
         stack.stop()
 
 
+def _stack_class() -> type:
+    """The stack needs moto's server, a test/local dependency: say how to get it in one line if it is missing."""
+    try:
+        from ..local.stack import LocalStack
+    except ModuleNotFoundError as exc:
+        sys.exit(fail(ConfigurationError(
+            f"{exc.name} is not installed: the local stack needs moto[server]==5.2.1 "
+            "(scripts/bootstrap installs it; or pip install 'moto[server]==5.2.1')")))
+    return LocalStack
+
+
 @click.command("demo")
 @click.option("--keep", is_flag=True, help="Leave the stack running at the end (stop it with Ctrl-C).")
 def demo(keep: bool) -> None:
     """Start the local stack and run four jobs through Step Functions (one succeeds, one fails then succeeds
     on retry, one external job finished by webhook callbacks, one killed); exit 0 only if each ends as
     expected."""
+    _stack_class()
     from ..local.demo import run
 
     sys.exit(run(keep=keep))

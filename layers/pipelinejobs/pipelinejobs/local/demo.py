@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,7 +69,12 @@ class DemoJob:
         return self.state in ("FINISHED", "FAILED") and self.execution not in ("-", "RUNNING")
 
 
+def _interrupted(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(keep: bool = False) -> int:
+    signal.signal(signal.SIGTERM, _interrupted)  # as Ctrl-C: the stack it started is stopped on the way out
     console = Console()
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="pipelinejobs-demo-"))
