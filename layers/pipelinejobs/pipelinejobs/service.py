@@ -55,7 +55,7 @@ def handle_event(message: dict[str, Any], *, trusted: bool = False, source: str 
     ``trusted`` skips the token check; it is for callers AWS has already
     authenticated with IAM (Step Functions, EventBridge rules from AWS Batch/ECS,
     the SDK acting with direct table access), never for anything from HTTP.
-    ``fields`` and ``expect`` are orchestration's (see JobStore.apply_returning_job);
+    ``fields`` and ``expect`` are orchestration's (see JobStore.apply);
     they are keyword arguments, never part of a message, so no sender can set them.
 
     After the write, a job that a Step Functions execution is waiting on (it has a
@@ -65,7 +65,7 @@ def handle_event(message: dict[str, Any], *, trusted: bool = False, source: str 
     config = config or Config.from_env()
     if not trusted:
         authorize(event, config)
-    outcome, job = get_store(config).apply_returning_job(event, source=source, fields=fields, expect=expect)
+    outcome, job = get_store(config).apply(event, source=source, fields=fields, expect=expect)
     if job is not None and job.task_token:
         from .orchestration.task_tokens import settle  # only jobs awaiting a callback pay for this import
 

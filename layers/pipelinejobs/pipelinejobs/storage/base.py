@@ -90,13 +90,7 @@ class JobStore(ABC):
             cursor = page.next_cursor
 
     def apply(self, event: Event, source: str | None = None, *, fields: Mapping[str, Any] | None = None,
-              expect: Mapping[str, Any] | None = None) -> Outcome:
-        """Apply one validated event exactly once (per event id), or raise; see :meth:`apply_returning_job`."""
-        return self.apply_returning_job(event, source, fields=fields, expect=expect)[0]
-
-    def apply_returning_job(self, event: Event, source: str | None = None, *,
-                            fields: Mapping[str, Any] | None = None,
-                            expect: Mapping[str, Any] | None = None) -> tuple[Outcome, JobRecord | None]:
+              expect: Mapping[str, Any] | None = None) -> tuple[Outcome, JobRecord | None]:
         """Apply one validated event exactly once (per event id); return its outcome and the job as
         committed (None for a duplicate, which writes nothing).
 
