@@ -36,7 +36,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 MAX_PAGE = 500
 
 _ERROR = {"application/json": {"model": ErrorBody}}
-_AUTH = {401: {"description": "Missing, malformed, forged or expired token (the same whether or not the job "
+_AUTH = {401: {"description": "Missing, forged or expired token (the same whether or not the job "
                               "exists).", "content": _ERROR},
          403: {"description": "A job token used for an event only an admin may send.", "content": _ERROR}}
 _NOT_FOUND = {404: {"description": "No such job (only said to an authorised caller).", "content": _ERROR}}
