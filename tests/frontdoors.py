@@ -1,4 +1,5 @@
-"""Helpers shared by the front-door tests: sample events, a Lambda context, a loopback HTTP server."""
+"""Helpers shared by the front-door tests: sample events, a Lambda context, a loopback HTTP server, and the
+webhook held to its OpenAPI document."""
 
 from __future__ import annotations
 
@@ -32,6 +33,42 @@ def handler_module(function: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def conforming_webhook() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The webhook's handler, checking every answer on a documented route against the committed OpenAPI
+    document: its status must be one the operation lists and its body must match that answer's schema. Tests
+    that drive the webhook through this check the contract on every case they already make."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    from pipelinejobs.api import contract
+
+    document = contract.document()
+    registry = Registry().with_resource("urn:openapi", DRAFT202012.create_resource(document))
+    handler = handler_module("webhook").handler
+
+    def answer_schema(route_key: str, status: int) -> dict[str, Any] | None:
+        method, _, path = route_key.partition(" ")
+        operation = document["paths"].get(path, {}).get(method.lower())
+        if operation is None:
+            return None  # not a documented route (/openapi.json, or a path the API does not have)
+        answers = operation["responses"]
+        assert str(status) in answers, f"{route_key} answered {status}, which its operation does not list"
+        answer = answers[str(status)]
+        if "$ref" in answer:
+            answer = document["components"]["responses"][answer["$ref"].rsplit("/", 1)[1]]
+        return {"$ref": "urn:openapi" + answer["content"]["application/json"]["schema"]["$ref"]}
+
+    def webhook(request: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = handler(request, context)
+        schema = answer_schema(request["routeKey"], response["statusCode"])
+        if schema is not None:
+            Draft202012Validator(schema, registry=registry).validate(json.loads(response["body"]))
+        return response
+
+    return webhook
 
 
 def callback_request(uuid: str, query: dict[str, str], body: str | None, content_type: str = "application/json"):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from frontdoors import LambdaContext, callback_request, handler_module, sample
+from frontdoors import LambdaContext, callback_request, conforming_webhook, handler_module, sample
 
 import pipelinejobs
 from pipelinejobs import PipelineJob
@@ -39,7 +39,7 @@ def table_items(tables) -> Callable[[], list[dict]]:
 
 @pytest.fixture(scope="session")
 def webhook():
-    return handler_module("webhook").handler
+    return conforming_webhook()
 
 
 @pytest.fixture(scope="session")

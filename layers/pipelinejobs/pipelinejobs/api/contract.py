@@ -1,0 +1,89 @@
+"""The webhook's contract: the committed OpenAPI document, read at run time.
+
+``openapi.json`` beside this module is the source of truth for what the API
+takes and answers. It is written by hand (contract first) and the code reads it
+rather than restating it: query parameters are coerced and checked against the
+schemas it declares, and a job is served through the ``JobView`` schema's
+properties, an allow-list (a field added to the job record, such as
+orchestration's task token, which is a credential, is not served until the
+document names it). Tests hold the document and the routes to each other, and
+schemathesis holds the answers to the document.
+
+Reading the document instead of declaring parameters with Powertools' OpenAPI
+validation keeps pydantic out of the webhook's cold start (about 50 ms, the
+difference between meeting and missing its cold-import goal).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ..errors import InvalidEvent
+
+DOCUMENT = "openapi.json"
+
+
+def document_text() -> str:
+    return resources.files(__package__).joinpath(DOCUMENT).read_text()
+
+
+@cache
+def document() -> dict[str, Any]:
+    return json.loads(document_text())
+
+
+@cache
+def _operations() -> dict[str, dict[str, Any]]:
+    return {operation["operationId"]: operation
+            for methods in document()["paths"].values() for operation in methods.values()}
+
+
+@cache
+def _query_validator(operation_id: str):
+    from jsonschema import Draft202012Validator  # OpenAPI 3.1's schema dialect
+
+    parameters = [p for p in _operations()[operation_id].get("parameters", []) if p["in"] == "query"]
+    return Draft202012Validator({"type": "object", "properties": {p["name"]: p["schema"] for p in parameters}})
+
+
+def _coerce(value: str, schema: Mapping[str, Any]) -> Any:
+    """A query string's text as its declared type: only integers need it here (and a word that is not one stays
+    text, so the schema check names it)."""
+    if schema.get("type") == "integer" and value.lstrip("-").isascii() and value.lstrip("-").isdigit():
+        return int(value)
+    return value
+
+
+def query(operation_id: str, given: Mapping[str, str] | None) -> dict[str, Any]:
+    """The operation's declared query parameters, coerced, checked and with their defaults.
+
+    Parameters the operation does not declare are ignored, as API Gateway would. Raises
+    ``InvalidEvent`` (400) naming every parameter at fault.
+    """
+    validator = _query_validator(operation_id)
+    declared = validator.schema["properties"]
+    values = {name: _coerce(text, declared[name]) for name, text in (given or {}).items() if name in declared}
+    problems = [{"field": str(error.path[0]), "problem": _problem(error)}
+                for error in sorted(validator.iter_errors(values), key=lambda e: list(e.path))]
+    if problems:
+        raise InvalidEvent(problems)
+    defaults = {name: schema["default"] for name, schema in declared.items() if "default" in schema}
+    return {**dict.fromkeys(declared), **defaults, **values}
+
+
+def _problem(error) -> str:
+    if error.validator == "type" and error.validator_value == "integer":
+        return f"must be an integer, not {error.instance!r}"
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {', '.join(error.validator_value)}"
+    return error.message
+
+
+def served(schema_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``record`` that the document's ``schema_name`` schema lists, and no others."""
+    return {name: record[name] for name in document()["components"]["schemas"][schema_name]["properties"]
+            if name in record}
