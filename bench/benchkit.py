@@ -1,8 +1,16 @@
 """What the benchmarks in bench/ share: a DynamoDB Local to run on, a request meter, percentiles, verdicts.
 
-Each benchmark prints its figures, then one verdict line per goal (the measured ratio next to the
-goal, MET or MISSED), and exits 1 if a goal was missed. ``--short`` runs a smaller version that still
-measures for real (CI runs every benchmark that way: scripts/bench-short).
+Each benchmark prints its figures, then one verdict line per goal (the measured figure next to the
+goal, MET or MISSED), and its exit status from the goals' two kinds (:class:`Verdicts`):
+
+- COUNT goals are deterministic (capacity units, item sizes, requests per event, state transitions,
+  stat's requests, and every "nothing lost" check): a missed one always exits 1.
+- TIMING goals are ratios of times (latency, cold import, throughput): a missed one exits 1 in a full
+  run, but in a ``--short`` run it is printed as ``MISSED (timing)`` and exits 0, unless
+  ``BENCH_STRICT_TIMING=1``. Short runs are CI's (scripts/bench-short), on a shared 2-core runner where
+  times are noisy; the full runs are the reference for timing goals (docs/benchmarks.md).
+
+``--short`` runs a smaller version that still measures for real. A crash exits non-zero (Python's 1).
 """
 
 from __future__ import annotations
@@ -123,10 +131,47 @@ def percentile(values: Sequence[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
 
 
-def verdict(label: str, measured: str, goal: str, met: bool) -> bool:
-    """Print one goal's line: what was measured, the goal, MET or MISSED. Returns ``met``."""
-    print(f"{label}: {measured} (goal: {goal}) {'MET' if met else 'MISSED'}")
-    return met
+COUNT, TIMING = "count", "timing"
+
+
+class Verdicts:
+    """One run's goals: prints each verdict line as it is given, and gives the run's exit status.
+
+    A missed COUNT goal fails the run. A missed TIMING goal fails it when timing is strict: in a full
+    run, or in a short run with ``BENCH_STRICT_TIMING=1`` in the environment; otherwise it is reported
+    (``MISSED (timing)``) and the run still exits 0.
+    """
+
+    def __init__(self, short: bool = False):
+        self.strict_timing = not short or os.environ.get("BENCH_STRICT_TIMING") == "1"
+        self.missed: dict[str, list[str]] = {COUNT: [], TIMING: []}
+
+    def count(self, label: str, measured: str, goal: str, met: bool) -> bool:
+        """A deterministic goal (counts, sizes, capacity, correctness). Returns ``met``."""
+        return self._line(COUNT, label, measured, goal, met)
+
+    def timing(self, label: str, measured: str, goal: str, met: bool) -> bool:
+        """A goal on measured times (a ratio of two paths timed side by side). Returns ``met``."""
+        return self._line(TIMING, label, measured, goal, met)
+
+    def _line(self, kind: str, label: str, measured: str, goal: str, met: bool) -> bool:
+        outcome = "MET" if met else ("MISSED" if kind == COUNT else "MISSED (timing)")
+        print(f"{label}: {measured} (goal: {goal}) {outcome}", flush=True)
+        if not met:
+            self.missed[kind].append(label)
+        return met
+
+    def exit_status(self) -> int:
+        """1 if a COUNT goal was missed, or a TIMING goal with strict timing; else 0. Says which, and why."""
+        count, timing = self.missed[COUNT], self.missed[TIMING]
+        if count:
+            print(f"missed {len(count)} count goal(s): the run fails")
+        if timing:
+            print(f"missed {len(timing)} timing goal(s): "
+                  + ("the run fails (a full run, or BENCH_STRICT_TIMING=1)" if self.strict_timing else
+                     "reported, not failing this short run (timing on a shared machine is noisy; the full runs "
+                     "are the reference; BENCH_STRICT_TIMING=1 makes it fail)"))
+        return 1 if count or (timing and self.strict_timing) else 0
 
 
 class BareLoop:

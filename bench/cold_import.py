@@ -20,7 +20,8 @@ would cost.
 
     .venv/bin/python bench/cold_import.py [--short] [--rounds 15] [--explain]
 
-Goal (issue 6): each handler's cold import <= 1.3 x the baseline.
+Goal (issue 6): each handler's cold import <= 1.3 x the baseline (a timing goal: a miss fails a full
+run, not a ``--short`` one unless BENCH_STRICT_TIMING=1).
 """
 
 from __future__ import annotations
@@ -159,23 +160,22 @@ def main() -> int:
     print(f"\n{rounds} fresh processes per target; medians in ms (baseline: import boto3; boto3.client('dynamodb'),"
           f" then its first event = a GetItem and a TransactWriteItems)")
     print(f"{'target':<28} {'import':>8} {'x base':>7} {'import+1st event':>17} {'x base':>7}")
-    ok = True
     for target in all_targets:
         imported = median(target.label, "import")
         cold = imported + median(target.label, "first") if target.first_event else None
         print(f"{target.label:<28} {imported:>8.1f} {imported / base_import:>7.2f} "
               + (f"{cold:>17.1f} {cold / base_cold:>7.2f}" if cold else f"{'-':>17} {'-':>7}"))
+    verdicts = benchkit.Verdicts(args.short)
     for target in all_targets:
         if target.function and not target.xray:
             ratio = median(target.label, "import") / base_import
-            ok &= benchkit.verdict(f"cold import, {target.label} / baseline", f"{ratio:.2f}", f"<= {GOAL}",
-                                   ratio <= GOAL)
+            verdicts.timing(f"cold import, {target.label} / baseline", f"{ratio:.2f}", f"<= {GOAL}", ratio <= GOAL)
     if args.explain:
         for target in all_targets:
             if target.function and not target.xray:
                 top = ", ".join(f"{name} {ms:.0f}" for name, ms in explain(target)[:10])
                 print(f"where {target.label}'s import goes (self ms by package): {top}")
-    return 0 if ok else 1
+    return verdicts.exit_status()
 
 
 if __name__ == "__main__":
