@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Self
 
-from . import fsm, identity, tokens
+from . import callback_urls, fsm, identity, tokens
 from .config import Config
 from .errors import InvalidTransition, WaitTimeout
 from .records import HistoryEntry, JobRecord, JobSummary, Outcome, now_iso
@@ -85,6 +85,8 @@ class PipelineJob:
         """Create the job (state CREATED) or, if it exists, load it. ``data`` goes with the create event."""
         from .pipelines import active_pipeline
 
+        if self.callback_url is not None:
+            callback_urls.check(self.callback_url)
         active_pipeline(self.pipeline_uuid, config=self.config)
         now = now_iso()
         record = JobRecord(

@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from frontdoors import LambdaContext, LoopbackServer, handler_module
 
+from pipelinejobs import callback_urls
 from pipelinejobs.notify import callback, publish
 
 import support
@@ -78,6 +79,7 @@ def test_large_event_data_is_summarised(stream_handler, put_events, job, tables)
 
 
 def test_completion_callback_is_posted_once_with_retries(stream_handler, put_events, tables, monkeypatch):
+    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
     monkeypatch.setattr(callback, "BACKOFF_BASE_SECONDS", 0.001)
     answers = iter([(503, b"{}"), (200, b"{}")])
     with LoopbackServer(lambda *_: next(answers)) as receiver:
@@ -98,6 +100,7 @@ def test_completion_callback_is_posted_once_with_retries(stream_handler, put_eve
 
 
 def test_a_callback_that_keeps_failing_fails_its_record_for_a_retry(stream_handler, put_events, tables, monkeypatch):
+    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
     monkeypatch.setattr(callback, "BACKOFF_BASE_SECONDS", 0.001)
     with LoopbackServer(lambda *_: (500, b"{}")) as receiver:
         job = support.new_job("callbacks")
@@ -111,3 +114,17 @@ def test_a_callback_that_keeps_failing_fails_its_record_for_a_retry(stream_handl
     finish_record = next(r for r in event["Records"] if r["dynamodb"]["Keys"] == finished
                          and r["dynamodb"]["NewImage"]["state"] == {"S": "FINISHED"})
     assert answer == {"batchItemFailures": [{"itemIdentifier": finish_record["dynamodb"]["SequenceNumber"]}]}
+
+
+def test_a_callback_to_a_private_address_is_not_called(stream_handler, put_events, tables, monkeypatch):
+    """Without the deployment's say-so, a loopback receiver is never reached, and the record is not retried
+    (no answer would change): the state change is still published."""
+    with LoopbackServer(lambda *_: (200, b"{}")) as receiver:
+        job = support.new_job("callbacks")
+        hooked = type(job)(job.pipeline_uuid, {"private": 1}, callback_url=f"{receiver.url}/done").setup()
+        hooked.run()
+        hooked.finish()
+        answer = stream_handler(stream_event(tables.table), LambdaContext())
+    assert answer == {"batchItemFailures": []}
+    assert receiver.requests == []
+    assert any(json.loads(entry["Detail"])["to"] == "FINISHED" for entry in put_events)

@@ -5,20 +5,23 @@ job ends, without polling. "Ends" is entering a completion state (FINISHED, or
 one only an admin's reset leaves). Each attempt waits at most ``TIMEOUT_SECONDS``;
 a 5xx, 408, 429 or network failure is tried again with exponential backoff
 (full jitter), and when the attempts run out the error is raised so the stream
-record is retried. Any other 4xx is the receiver saying no: logged, not retried.
-Only http(s) URLs are called, never file: or other schemes urllib knows.
+record is retried. Any other 4xx, or a redirect (never followed), is the receiver saying
+no: logged, not retried. Only http(s) URLs whose host resolves to public addresses are
+called, on the very address that was checked (see :mod:`pipelinejobs.callback_urls`).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
+import socket
 import time
-import urllib.error
-import urllib.request
 from typing import Any
+from urllib.parse import SplitResult
 
-from .. import fsm, observability
+from .. import callback_urls, fsm, observability
+from ..errors import InvalidEvent
 
 CALLBACK_STATES = fsm.TERMINAL_STATES | {"FINISHED"}
 ATTEMPTS = 4
@@ -31,20 +34,32 @@ class CallbackFailed(RuntimeError):
     """The callback URL did not accept the POST after every attempt."""
 
 
-def _attempt(url: str, body: bytes) -> int:
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "pipelinejobs-callback"})
+def _attempt(parts: SplitResult, body: bytes) -> int:
+    """One POST, connected to an address of the URL's host that was checked as public just now."""
+    secure = parts.scheme == "https"
+    port = parts.port or (443 if secure else 80)
+    address = callback_urls.public_addresses(parts.hostname, port)[0]
+    connection_class = http.client.HTTPSConnection if secure else http.client.HTTPConnection
+    connection = connection_class(parts.hostname, port, timeout=TIMEOUT_SECONDS)
+    # Connect to the checked address; TLS still verifies the certificate against the host name.
+    connection._create_connection = lambda _, *args, **kwargs: socket.create_connection((address, port), *args,
+                                                                                        **kwargs)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+        connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
+                           headers={"Content-Type": "application/json", "User-Agent": "pipelinejobs-callback"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
 
 
 def post(url: str, change: dict[str, Any], *, attempts: int = ATTEMPTS) -> None:
     log = observability.logger()
-    if not url.lower().startswith(("https://", "http://")):
-        log.warning("callback_url is not http(s): not called", extra={"uuid": change["uuid"]})
+    try:
+        parts = callback_urls.check(url)
+    except InvalidEvent as exc:  # a job stored before URLs were checked at creation
+        log.warning("callback_url not called", extra={"uuid": change["uuid"], "problem": exc.errors[0]["problem"]})
         return
     body = json.dumps(change).encode()
     problem = ""
@@ -52,15 +67,19 @@ def post(url: str, change: dict[str, Any], *, attempts: int = ATTEMPTS) -> None:
         if attempt:
             time.sleep(random.uniform(0, BACKOFF_BASE_SECONDS * 2**attempt))
         try:
-            status = _attempt(url, body)
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            status = _attempt(parts, body)
+        except callback_urls.ForbiddenAddress as exc:
+            log.warning("callback_url not called", extra={"uuid": change["uuid"], "problem": str(exc)})
+            return
+        except (http.client.HTTPException, OSError) as exc:  # TimeoutError and ssl.SSLError are OSErrors
             problem = f"{type(exc).__name__}: {exc}"
             continue
-        if status < 400:
+        if status < 300:
             log.info("callback delivered", extra={"uuid": change["uuid"], "status": status})
             return
         if status < 500 and status not in _RETRIED_4XX:
-            log.warning("callback refused by its receiver", extra={"uuid": change["uuid"], "status": status})
+            log.warning("callback refused by its receiver (a redirect is not followed)",
+                        extra={"uuid": change["uuid"], "status": status})
             return
         problem = f"HTTP {status}"
     raise CallbackFailed(f"callback for job {change['uuid']} failed after {attempts} attempts: {problem}")
