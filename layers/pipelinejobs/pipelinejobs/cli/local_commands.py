@@ -57,13 +57,13 @@ def local(port: int, moto_port: int, dynamodb_endpoint: str | None, stage: str, 
 
 
 def _stack_class() -> type:
-    """The stack needs moto's server, a test/local dependency: say how to get it in one line if it is missing."""
+    """The stack needs moto's server (the ``local`` extra): say how to get it in one line if it is missing."""
     try:
         from ..local.stack import LocalStack
     except ModuleNotFoundError as exc:
         sys.exit(fail(ConfigurationError(
-            f"{exc.name} is not installed: the local stack needs moto[server]==5.2.1 "
-            "(scripts/bootstrap installs it; or pip install 'moto[server]==5.2.1')")))
+            f"{exc.name} is not installed: the local stack needs the 'local' extra "
+            "(scripts/bootstrap installs it; or pip install -e '.[local]' in a checkout)")))
     return LocalStack
 
 

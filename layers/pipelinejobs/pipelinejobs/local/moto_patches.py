@@ -61,7 +61,7 @@ _DYNAMODB_WRITES = threading.RLock()
 def check_version() -> None:
     if moto.__version__ != MOTO_VERSION:
         raise RuntimeError(f"pipelinejobs.local.moto_patches patches moto {MOTO_VERSION} internals; "
-                           f"found moto {moto.__version__} (pip install 'moto[server]=={MOTO_VERSION}')")
+                           f"found moto {moto.__version__} (pip install -e '.[local]' installs it)")
 
 
 @dataclass
