@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -99,10 +100,13 @@ def test_local_reads_the_running_stacks_discovery_file(aws_env, monkeypatch, tmp
     code, _, err = run("--local", "stat")
     assert code == 1 and "no local stack is running" in err
     job = new_job()
-    monkeypatch.setenv("PIPELINEJOBS_TABLE", "pj-elsewhere")  # the discovery file must win over this
+    monkeypatch.setenv("PIPELINEJOBS_TABLE", "pj-elsewhere")  # the discovery file must win over this,
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")  # and these, which it does not set,
+    monkeypatch.setenv("PIPELINEJOBS_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:1:stateMachine:prod")  # go
     discovery.publish({"PIPELINEJOBS_TABLE": aws_env.table})
     code, out, _ = run("--json", "--local", "stat")
     assert code == 0 and [j["uuid"] for j in json.loads(out)] == [job.uuid]
+    assert "PIPELINEJOBS_STATE_MACHINE_ARN" not in os.environ
 
 
 def test_stack_reads_the_cloudformation_outputs(aws_env, monkeypatch):

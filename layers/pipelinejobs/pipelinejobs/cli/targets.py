@@ -19,10 +19,18 @@ STACK_OUTPUTS = {
 
 
 def use_local() -> None:
-    """The stack ``pipelinejobs local`` is running (it says where in its discovery file)."""
-    from ..local.discovery import client_env
+    """The stack ``pipelinejobs local`` is running (it says where in its discovery file).
 
-    os.environ.update(client_env())
+    Endpoints and pipelinejobs settings the stack does not give are dropped first: a user's own
+    ``AWS_ENDPOINT_URL_SQS``, or a deployed stack's ``PIPELINEJOBS_STATE_MACHINE_ARN`` left in the shell,
+    must not send a ``--local`` command anywhere but the local stack."""
+    from ..local.discovery import STATE_FILE_ENV, client_env
+
+    env = client_env()
+    for name in [n for n in os.environ if n.startswith(("AWS_ENDPOINT_URL", "PIPELINEJOBS_"))]:
+        if name not in env and name != STATE_FILE_ENV:
+            del os.environ[name]
+    os.environ.update(env)
 
 
 def use_stack(name: str) -> None:
