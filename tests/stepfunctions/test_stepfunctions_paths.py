@@ -7,8 +7,12 @@ simulated task driven by the simulated clock. Waits are shortened (tests/sfn_har
 
 from __future__ import annotations
 
+import json
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -18,6 +22,8 @@ from sfn_harness import ORCHESTRATOR, Harness, moto_batch_queue, state_transitio
 import pipelinejobs
 from pipelinejobs import orchestration
 from pipelinejobs.errors import ConcurrencyConflict, InvalidTransition
+from pipelinejobs.launchers import LAUNCHERS
+from pipelinejobs.orchestration import operations
 from pipelinejobs.orchestration.handlers import TIMEOUT_ERRORS
 
 
@@ -49,6 +55,78 @@ def last_data(uuid: str, event: str) -> dict:
 def step_names(harness: Harness, execution_arn: str) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in harness.history(execution_arn)
             if e["type"].endswith("StateEntered")]
+
+
+def superseded(harness: Harness, execution_arn: str) -> dict:
+    """Assert the execution ended quietly, in the Succeed state Superseded; why, from its output."""
+    described = harness.finish(execution_arn)
+    assert described["status"] == "SUCCEEDED"
+    assert step_names(harness, execution_arn)[-1] == "Superseded"
+    return json.loads(described["output"])["superseded"]
+
+
+class SlowKill:
+    """``orchestration.kill`` on a thread of its own, whose StopExecution waits until released: the
+    window between kill's write and its StopExecution, held open so that steps of the run fall in it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.release = threading.Event()
+        self.errors: list[BaseException] = []
+        self.thread: threading.Thread | None = None
+        real_client = operations.client
+
+        def held(service: str):
+            real = real_client(service)
+            if service != "stepfunctions":
+                return real
+
+            class Held:
+                def __getattr__(_, name: str):
+                    return getattr(real, name)
+
+                def stop_execution(_, **kwargs):
+                    self.release.wait(30)
+                    return real.stop_execution(**kwargs)
+
+            return Held()
+
+        monkeypatch.setattr(operations, "client", held)
+
+    def land(self, uuid: str) -> None:
+        """Start the kill and return once its write has landed (its StopExecution still held)."""
+        def kill() -> None:
+            try:
+                orchestration.kill(uuid)
+            except BaseException as exc:  # reported by finish
+                self.errors.append(exc)
+
+        self.thread = threading.Thread(target=kill, daemon=True)
+        self.thread.start()
+        wait_until(lambda: job(uuid).run_id is None, what="the kill's write")
+
+    def finish(self) -> None:
+        """Let the StopExecution go (the execution has ended by now); kill must not mind."""
+        self.release.set()
+        assert self.thread is not None
+        self.thread.join(30)
+        assert not self.thread.is_alive() and not self.errors, self.errors
+
+
+@contextmanager
+def hooked(monkeypatch: pytest.MonkeyPatch, target: object, name: str,
+           before: Callable[[], None]) -> Iterator[list[int]]:
+    """Call ``before`` once, the first time ``target.name`` is called; yields how many calls it saw."""
+    real = getattr(target, name)
+    calls: list[int] = []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            before()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, wrapper)
+    yield calls
 
 
 # ---- polling ------------------------------------------------------------------------------
@@ -120,9 +198,9 @@ def test_kill_mid_run_stops_task_and_execution(sfn: Harness):
     orchestration.kill(run.uuid)
 
     ended = sfn.finish(run.execution_arn)
-    # Stopped, or, if a check was in flight between kill's write and its StopExecution, ended by that
-    # check on finding the job no longer its run's (docs/orchestration.md, "Ownership").
-    assert ended["status"] == "ABORTED" or (ended["status"], ended.get("error")) == ("FAILED", "JobSuperseded")
+    # Stopped, or, if a check ran between kill's write and its StopExecution, ended quietly by that
+    # check on finding the job no longer its run's (docs/orchestration.md, "Ownership"); never FAILED.
+    assert ended["status"] == "ABORTED" or superseded(sfn, run.execution_arn)["reason"] == "released"
     record = job(run.uuid)
     assert (record.state, record.run_id) == ("FAILED", None)
     assert last_data(run.uuid, "fail")["reason"] == "killed"
@@ -179,10 +257,101 @@ def test_a_job_reset_by_someone_else_is_left_alone(sfn: Harness, monkeypatch: py
 
     pipelinejobs.get_job(run.uuid).reset({"reason": "admin"})
 
-    described = sfn.finish(run.execution_arn)
-    assert (described["status"], described["error"]) == ("FAILED", "JobSuperseded")
+    why = superseded(sfn, run.execution_arn)
+    assert (why["reason"], why["job_state"]) == ("moved", "RESET")
     assert job(run.uuid).state == "RESET"
     assert len(launcher.cancelled) == 1
+
+
+# ---- a kill racing a step of the run: the execution ends quietly, not FAILED -------------------------
+
+
+def test_a_kill_landing_after_launch_before_the_check_ends_the_execution_superseded(
+        sfn: Harness, monkeypatch: pytest.MonkeyPatch):
+    launcher = sfn.use_simulated_launcher(monkeypatch)
+    uuid = pipeline("race-before-check", launcher="simulated", params={"duration": 10**6})
+    kill = SlowKill(monkeypatch)
+    orchestrator = sfn.functions[ORCHESTRATOR]
+    runs: list[orchestration.Run] = []
+
+    def killed_before_the_first_check(event: dict) -> dict:
+        if event["action"] == "check" and not kill.thread:
+            kill.land(runs[0].uuid)
+        return orchestrator(event)
+
+    sfn.functions[ORCHESTRATOR] = killed_before_the_first_check
+    runs.append(orchestration.start(uuid))
+    [run] = runs
+
+    why = superseded(sfn, run.execution_arn)
+    kill.finish()
+
+    assert (why["reason"], why["job_state"], why["run_id"]) == ("released", "FAILED", run.run_id)
+    assert step_names(sfn, run.execution_arn) == ["Dispatch", "Launch", "Wait", "Check", "Dispatch", "Superseded"]
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"  # the late StopExecution changed nothing
+    record = job(run.uuid)
+    assert (record.state, record.run_id) == ("FAILED", None)
+    assert last_data(run.uuid, "fail")["reason"] == "killed"
+    assert len(launcher.cancelled) == 1  # by the kill
+
+
+@pytest.mark.parametrize("duration", [10**6, 0], ids=["task-running", "task-ended"])
+def test_a_kill_landing_while_a_check_is_in_flight_ends_the_execution_superseded(
+        sfn: Harness, monkeypatch: pytest.MonkeyPatch, duration: int):
+    """The check has read the job as its run's and asks the launcher; the kill lands; the check's write
+    (``run``, or ``finish`` of a task that ended) is refused. Before: FAILED JobSuperseded, via Recover."""
+    launcher = sfn.use_simulated_launcher(monkeypatch)
+    kill = SlowKill(monkeypatch)
+    runs: list[orchestration.Run] = []
+    with hooked(monkeypatch, launcher, "check", lambda: kill.land(runs[0].uuid)):
+        runs.append(orchestration.start(pipeline("race-check", launcher="simulated", params={"duration": duration})))
+        [run] = runs
+
+        why = superseded(sfn, run.execution_arn)
+    kill.finish()
+
+    assert (why["reason"], why["job_state"]) == ("released", "FAILED")
+    assert step_names(sfn, run.execution_arn) == ["Dispatch", "Launch", "Wait", "Check", "Dispatch", "Superseded"]
+    record = job(run.uuid)
+    assert (record.state, record.run_id) == ("FAILED", None)
+    assert last_data(run.uuid, "fail")["reason"] == "killed"
+    assert [name for name, _ in applied(run.uuid)][-1] == "fail"  # the check wrote nothing after it
+
+
+@pytest.mark.parametrize("launcher_name", ["simulated", "external"], ids=["polling", "callback"])
+def test_a_kill_landing_while_a_launch_is_in_flight_ends_the_execution_superseded(
+        sfn: Harness, monkeypatch: pytest.MonkeyPatch, launcher_name: str):
+    """The launch step raises (a callback Task ignores its result); Recover routes it to Superseded."""
+    if launcher_name == "simulated":
+        sfn.use_simulated_launcher(monkeypatch)
+    kill = SlowKill(monkeypatch)
+    runs: list[orchestration.Run] = []
+    params = {"duration": 10**6} if launcher_name == "simulated" else {}
+    with hooked(monkeypatch, LAUNCHERS[launcher_name], "launch", lambda: kill.land(runs[0].uuid)):
+        runs.append(orchestration.start(pipeline(f"race-launch-{launcher_name}", launcher=launcher_name,
+                                                 params=params)))
+        [run] = runs
+
+        why = superseded(sfn, run.execution_arn)
+    kill.finish()
+
+    assert (why["reason"], why["job_state"]) == ("released", "FAILED")
+    assert step_names(sfn, run.execution_arn)[-3:] == ["Recover", "Dispatch", "Superseded"]
+    record = job(run.uuid)
+    assert (record.state, record.run_id) == ("FAILED", None)
+    assert last_data(run.uuid, "fail")["reason"] == "killed"
+
+
+def test_a_task_that_fails_still_fails_the_execution(sfn: Harness, monkeypatch: pytest.MonkeyPatch):
+    """The counterpart of the races above, through the same simulated task: a real failure is FAILED."""
+    sfn.use_simulated_launcher(monkeypatch)
+    run = orchestration.start(pipeline("sim-fails", launcher="simulated", params={"duration": 5, "exit_code": 3}))
+
+    described = sfn.finish(run.execution_arn)
+    assert (described["status"], described["error"]) == ("FAILED", "JobFailed")
+    assert step_names(sfn, run.execution_arn)[-1] == "Failed"
+    assert job(run.uuid).state == "FAILED"
+    assert last_data(run.uuid, "fail")["reason"] == "EXITED"
 
 
 # ---- rerun ----------------------------------------------------------------------------------

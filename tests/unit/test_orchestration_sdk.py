@@ -16,6 +16,7 @@ from moto import mock_aws
 import pipelinejobs
 from pipelinejobs import orchestration
 from pipelinejobs.errors import InvalidTaskSpec, InvalidTransition, PreconditionFailed
+from pipelinejobs.launchers import LAUNCHERS, TaskStatus
 from pipelinejobs.launchers.aws import client
 from pipelinejobs.orchestration import handlers, task_tokens
 from pipelinejobs.orchestration.spec import TaskSpec
@@ -178,6 +179,96 @@ def test_a_state_dispatch_cannot_route_fails_the_job_with_the_reason(moto_env):
     assert after["next"] == "failed"
     [fail] = [e.data for e in pipelinejobs.get_job(run.uuid).history if e.name == "fail"]
     assert (fail["reason"], fail["cause"]) == ("error", "no step named 'teleport'")
+
+
+# ---- a run told to stop ends quietly ----------------------------------------------------------------
+
+
+def launched(task: dict | None = None) -> tuple[orchestration.Run, dict]:
+    """A started job whose first attempt the launch step has recorded; the request a check step gets."""
+    run = orchestration.start(pipelinejobs.register_pipeline("unit", task=task or TASK).uuid, {"n": 1})
+    state = json.loads(boto3.client("stepfunctions").describe_execution(executionArn=run.execution_arn)["input"])
+    request = {"state": state, "execution": run.execution_arn}
+    handlers.handle({**request, "action": "launch", "token": "token-1"})
+    return run, request
+
+
+def test_a_check_of_a_killed_job_ends_the_run_quietly_saying_why(moto_env):
+    run, request = launched()
+    orchestration.kill(run.uuid)
+
+    after = handlers.handle({**request, "action": "check"})
+
+    assert after["next"] == "superseded"
+    assert after["superseded"] == {"reason": "released", "job_state": "FAILED", "last_event": "fail",
+                                   "job_run_id": None, "run_id": run.run_id}
+
+
+def test_a_kill_landing_while_a_check_is_in_flight_ends_the_run_quietly(moto_env, monkeypatch: pytest.MonkeyPatch):
+    run, request = launched()
+    external = LAUNCHERS["external"]
+    real_check = external.check
+
+    def killed_meanwhile(handle: dict) -> TaskStatus:  # the check read the job as its run's, then the kill lands
+        orchestration.kill(run.uuid)
+        return real_check(handle)
+
+    monkeypatch.setattr(external, "check", killed_meanwhile)
+
+    after = handlers.handle({**request, "action": "check"})  # its "run" write is refused: PreconditionFailed
+
+    assert (after["next"], after["superseded"]["reason"]) == ("superseded", "released")
+    record = pipelinejobs.get_job(run.uuid).record
+    assert (record.state, record.run_id) == ("FAILED", None)
+    assert not [e for e in pipelinejobs.get_job(run.uuid).history if e.name == "run"]
+
+
+def test_a_kill_landing_while_recover_fails_the_attempt_ends_the_run_quietly(moto_env,
+                                                                            monkeypatch: pytest.MonkeyPatch):
+    run, request = launched()
+    external = LAUNCHERS["external"]
+    real_cancel = external.cancel
+    landed: list[str] = []
+
+    def killed_meanwhile(handle: dict, reason: str) -> None:  # recover stops the task; the kill lands
+        if not landed:
+            landed.append(reason)
+            orchestration.kill(run.uuid)
+        real_cancel(handle, reason)
+
+    monkeypatch.setattr(external, "cancel", killed_meanwhile)
+    caught = {**request["state"], "error": {"Error": "Lambda.Unknown", "Cause": "boom"}}
+
+    after = handlers.handle({**request, "state": caught, "action": "recover"})  # its "fail" is refused
+
+    assert (after["next"], after["superseded"]["reason"]) == ("superseded", "released")
+    [fail] = [e.data for e in pipelinejobs.get_job(run.uuid).history if e.name == "fail" and e.applied]
+    assert fail["reason"] == "killed"  # the kill's, not the recover step's "error"
+
+
+def test_a_check_of_a_rerun_job_names_the_run_that_took_it_over(moto_env):
+    run, request = launched()
+    orchestration.kill(run.uuid)
+    rerun = orchestration.rerun(run.uuid)
+
+    after = handlers.handle({**request, "action": "check"})
+
+    assert after["superseded"]["reason"] == "taken over"
+    assert (after["superseded"]["job_run_id"], after["superseded"]["job_state"]) == (rerun.run_id, "CREATED")
+    assert pipelinejobs.get_job(run.uuid).record.run_id == rerun.run_id  # left to the new run
+
+
+def test_a_launch_step_of_a_killed_job_raises_for_recover_to_route(moto_env):
+    """A callback Task ignores its Lambda's result, so launch raises; the Catch takes it to recover."""
+    run, request = launched()
+    orchestration.kill(run.uuid)
+    retried = {**request["state"], "attempt": 2}
+
+    with pytest.raises(PreconditionFailed):
+        handlers.handle({**request, "state": retried, "action": "launch", "token": "token-2"})
+    after = handlers.handle({**request, "state": {**retried, "error": {"Error": "PreconditionFailed"}},
+                             "action": "recover"})
+    assert (after["next"], after["superseded"]["reason"]) == ("superseded", "released")
 
 
 # ---- start ----------------------------------------------------------------------------------------

@@ -6,10 +6,15 @@ returns the state with ``next`` set for the Dispatch Choice. Everything they
 send is trusted, carries an idempotency id derived from the run's position (so a
 retried step applies nothing twice) and expects the job's ``run_id`` to be this
 run's (so a killed or rerun execution's late step changes nothing).
+
+A step that finds the job no longer its run's (killed, rerun, or moved on by
+someone else) returns the state with ``next`` superseded, and the execution ends
+in the Succeed state ``Superseded``: a run that was told to stop is not a failure.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -80,7 +85,11 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
 
 def launch(state: RunState, context: StepContext) -> RunState:
     """Start an attempt's task. The attempt (and in callback mode the token) is recorded first, so a
-    task that reports back at once always finds the job ready for it."""
+    task that reports back at once always finds the job ready for it.
+
+    A job that is not this run's raises PreconditionFailed rather than returning a superseded state: a
+    callback Task ignores its Lambda's result and would wait for a token nobody stores. The Catch sends
+    the error to Recover, which finds the job not its run's and ends the execution in Superseded."""
     job = get_job(state.job)
     _require_owner(job.record, state)
     current = job.record.launch or {}
@@ -109,11 +118,33 @@ def launch(state: RunState, context: StepContext) -> RunState:
     return state.to(Step.WAIT)
 
 
+Action = Callable[[RunState, StepContext], RunState]
+
+
+def _quiet_when_superseded(step: Action) -> Action:
+    """A kill or rerun that lands while the step runs (after it read the job) makes the step's next
+    write PreconditionFailed: the run has been told to stop, so the step ends it as superseded rather
+    than raising (which ended the execution failed, as if the job had)."""
+
+    @functools.wraps(step)
+    def guarded(state: RunState, context: StepContext) -> RunState:
+        try:
+            return step(state, context)
+        except PreconditionFailed:
+            record = get_job(state.job).record
+            if record.run_id == state.run_id:  # not a change of owner after all: let the Catch see it
+                raise
+            return _superseded(state, record)
+
+    return guarded
+
+
+@_quiet_when_superseded
 def check(state: RunState, context: StepContext) -> RunState:
     """Polling: ask the launcher how the task is, record only what changed, decide what comes next."""
     record = get_job(state.job).record
     if record.run_id != state.run_id:
-        return state.to(Step.SUPERSEDED)
+        return _superseded(state, record)
     if record.state not in LIVE_STATES:
         return _after_job_ended(state, record)
     if record.execution_arn != context.execution:  # the first check of a continuation
@@ -128,12 +159,14 @@ def check(state: RunState, context: StepContext) -> RunState:
     return _PHASES[status.phase](state, record, status, now)
 
 
+@_quiet_when_superseded
 def recover(state: RunState, context: StepContext) -> RunState:
     """Any error a Catch caught: stop the task, then retry the attempt or fail the job with the error.
-    Never leaves the job RUNNING: every path ends in a new attempt, FAILED, or a job already ended."""
+    Never leaves the job RUNNING: every path ends in a new attempt, FAILED, or a job already ended
+    (or no longer this run's: then it is the new owner's, or the killer's, to move)."""
     record = get_job(state.job).record
     if record.run_id != state.run_id:
-        return state.to(Step.SUPERSEDED)
+        return _superseded(state, record)
     if record.state not in LIVE_STATES:
         return _after_job_ended(state, record)
     error = state.error or {"Error": "States.Runtime", "Cause": f"no step named {state.next!r}"}
@@ -143,7 +176,7 @@ def recover(state: RunState, context: StepContext) -> RunState:
                         details={"error": error.get("Error"), "cause": _cause(error.get("Cause"))})
 
 
-ACTIONS: dict[str, Callable[[RunState, StepContext], RunState]] = {
+ACTIONS: dict[str, Action] = {
     "launch": launch, "check": check, "recover": recover,
 }
 
@@ -190,7 +223,21 @@ def _after_job_ended(state: RunState, record: JobRecord) -> RunState:
     _cancel(state, record, record.state.lower())  # a task the job no longer waits for must not run on
     if record.state == "FAILED":
         return _end_attempt(state, record, "failed", retry=True, details={})
-    return state.to(Step.SUPERSEDED)  # reset by an admin...: not this run's to move any further
+    return _superseded(state, record)  # reset by an admin...: not this run's to move any further
+
+
+def _superseded(state: RunState, record: JobRecord) -> RunState:
+    """End the run without touching the job, saying why (the execution's output)."""
+    if record.run_id is None:
+        reason = "released"  # kill (or a rerun's reset) cleared the job's run
+    elif record.run_id != state.run_id:
+        reason = "taken over"  # a rerun's run owns the job now
+    else:
+        reason = "moved"  # still this run's, but someone else moved it out of CREATED/RUNNING (an admin's reset)
+    why = {"reason": reason, "job_state": record.state, "last_event": record.last_event,
+           "job_run_id": record.run_id, "run_id": state.run_id}
+    observability.logger().info("run superseded: ending quietly", extra={"job": state.job, **why})
+    return state.superseded_because(why)
 
 
 def _end_attempt(state: RunState, record: JobRecord, reason: str, retry: bool,

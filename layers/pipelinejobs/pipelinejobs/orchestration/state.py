@@ -45,6 +45,8 @@ class RunState:
     #: Continue-as-new: the next execution's name and input.
     continue_name: str | None = None
     carry: dict[str, Any] | None = None
+    #: Why the run stopped without touching the job (``next`` superseded): the execution's output says it.
+    superseded: dict[str, Any] | None = None
 
     @classmethod
     def first(cls, *, job: str, pipeline: str, run_id: str, spec: TaskSpec, attempt: int, now: float,
@@ -61,12 +63,19 @@ class RunState:
         return cls(**{**values, "spec": TaskSpec.from_dict(values["spec"])})
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "spec": self.spec.to_dict()}
+        data = {**asdict(self), "spec": self.spec.to_dict()}
+        if self.superseded is None:  # only the last state of a superseded run has it
+            del data["superseded"]
+        return data
 
     # ---- transitions of the run (each returns a new state) --------------------------
 
     def to(self, step: Step) -> Self:
         return replace(self, next=step, error=None)
+
+    def superseded_because(self, why: dict[str, Any]) -> Self:
+        """The job is no longer this run's: end quietly (the Succeed state ``Superseded``), saying why."""
+        return replace(self, next=Step.SUPERSEDED, error=None, superseded=why)
 
     def timed_out(self, now: float) -> bool:
         return self.deadline is not None and now >= self.deadline
