@@ -137,6 +137,19 @@ def test_over_http_the_function_sees_the_request_and_the_client_its_answer(caplo
     assert "/jobs/j-1/events?token=***" in caplog.text and "token=t" not in caplog.text  # access log, redacted
 
 
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "GET"])
+def test_a_method_no_route_has_is_a_json_404_whatever_the_method(method: str):
+    server = ApiServer([CALLBACK]).start()
+    try:
+        request = urllib.request.Request(f"{server.url}/jobs/j-1/events", method=method)
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request, timeout=10)
+    finally:
+        server.stop()
+    assert answer.value.code == 404 and answer.value.headers["content-type"] == "application/json"
+    assert json.loads(answer.value.read()) == {"message": "Not Found"}
+
+
 def test_the_webhook_handler_answers_the_adapters_events(aws_env):
     """The real webhook function behind the adapter: its OpenAPI route, and an unknown route in its own shape."""
     webhook = InProcessFunction.load(FUNCTIONS / "webhook", "app.handler", "pipelinejobs-test-webhook")

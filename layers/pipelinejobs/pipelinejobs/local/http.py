@@ -188,7 +188,12 @@ class ApiServer:
                 if self.command != "HEAD":
                     self.wfile.write(answer.body)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+            def __getattr__(self, name: str) -> Any:
+                """Every method, TRACE and made-up ones too, is routed: API Gateway answers a method no route
+                has with its JSON 404, where http.server would send a 501 HTML page."""
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.info("%s %s", self.address_string(), redact(format % args))  # callbacks carry ?token=
