@@ -163,3 +163,96 @@ def test_functions_that_disagree_on_a_variable_cannot_share_the_process():
     stack.builder.functions["C"] = function("C", TABLE="other")
     with pytest.raises(ConfigurationError, match="TABLE is 't' for A but 'other' for C"):
         stack._functions_env()
+
+
+# ---- AWS::Lambda::EventSourceMapping -------------------------------------------------------------
+
+MAPPINGS = """
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: fn/, Handler: app.handler, Runtime: python3.12}
+  FromStream:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Fn
+      EventSourceArn: arn:aws:dynamodb:us-east-1:123456789012:table/jobs/stream/2024-01-01T00:00:00.000
+      StartingPosition: TRIM_HORIZON
+      BatchSize: 25
+      FilterCriteria: {Filters: [{Pattern: '{"eventName": ["INSERT"]}'}]}
+  FromQueue:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !GetAtt Fn.Arn, EventSourceArn: arn:aws:sqs:us-east-1:123456789012:q, BatchSize: 5}
+  Disabled:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !Ref Fn, EventSourceArn: arn:aws:sqs:us-east-1:123456789012:q, Enabled: false}
+  FromKinesis:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !Ref Fn, EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/k}
+"""
+
+
+class FakeLambda:
+    """moto's Lambda as the builder uses it: create_function only (a mapping must not create anything in it)."""
+
+    def create_function(self, **request: Any) -> dict[str, str]:
+        return {"FunctionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{request['FunctionName']}"}
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"lambda.{name} called: a mapping is polled by the stack, not created in moto")
+
+
+def built(tmp_path: Path, text: str) -> resources.Builder:
+    path = tmp_path / "template.yaml"
+    path.write_text(text)
+    builder: resources.Builder | None = None
+    template = Template.load(lambda logical_id, attribute: builder.lookup(logical_id, attribute), path)
+    builder = resources.Builder(template, lambda service: FakeLambda(), "arn:aws:iam::123456789012:role/r", {})
+    builder.build()
+    return builder
+
+
+def test_an_event_source_mapping_is_kept_for_the_stack_to_poll(tmp_path: Path):
+    builder = built(tmp_path, MAPPINGS)
+    assert set(builder.mappings) == {"FromStream", "FromQueue", "Disabled", "FromKinesis"}
+    stream = builder.mappings["FromStream"]
+    assert (stream.function, stream.source_arn) == ("Fn", MAPPINGS.split("EventSourceArn: ")[1].split("\n")[0])
+    assert stream.properties["BatchSize"] == 25 and stream.properties["FilterCriteria"]["Filters"]
+    assert builder.mappings["FromQueue"].function == "Fn"  # named by its ARN
+    assert builder.lookup("FromStream", None) == builder.lookup("FromStream", "Id")  # Ref and Id: its UUID
+    assert "FromStream" not in builder.skipped
+
+
+def test_a_mapping_to_a_function_outside_the_template_is_refused(tmp_path: Path):
+    from pipelinejobs.errors import ConfigurationError
+
+    text = MAPPINGS + """
+  Elsewhere:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: someone-elses, EventSourceArn: arn:aws:sqs:us-east-1:123456789012:q}
+"""
+    with pytest.raises(ConfigurationError, match="Elsewhere: FunctionName someone-elses is not a function"):
+        built(tmp_path, text)
+
+
+def test_the_stack_polls_each_mapping_as_it_polls_a_sam_event_of_its_source(tmp_path: Path, caplog):
+    """A DynamoDB stream gets the stream poller, a queue the queue poller, with the mapping's properties; a
+    disabled mapping is not polled; a source the stack cannot read is named in a warning."""
+    from pipelinejobs.local.stack import LocalStack
+
+    builder = built(tmp_path, MAPPINGS)
+    handler = builder.functions["Fn"].handler = object()
+    stack = LocalStack()
+    stack.builder = builder
+    made: list[tuple[str, Any, str, dict]] = []
+    stack._stream_poller = lambda h, arn, properties: made.append(("stream", h, arn, properties)) or "stream-poller"
+    stack._queue_poller = lambda h, arn, properties: made.append(("queue", h, arn, properties)) or "queue-poller"
+    for mapping in builder.mappings.values():
+        stack._wire_mapping(mapping)
+
+    assert stack.pollers == ["stream-poller", "queue-poller"]
+    assert [(kind, h is handler, arn) for kind, h, arn, _ in made] == [
+        ("stream", True, builder.mappings["FromStream"].source_arn),
+        ("queue", True, "arn:aws:sqs:us-east-1:123456789012:q")]
+    assert made[0][3]["StartingPosition"] == "TRIM_HORIZON" and made[1][3]["BatchSize"] == 5
+    assert "FromKinesis: source arn:aws:kinesis:us-east-1:123456789012:stream/k is not served locally" in caplog.text

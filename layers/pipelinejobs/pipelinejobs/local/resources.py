@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,19 @@ class Function:
 
 
 @dataclass
+class EventSourceMapping:
+    """An ``AWS::Lambda::EventSourceMapping`` of the template: the stack polls its source for its function.
+    Nothing is created in moto's Lambda, which would push records itself (see :mod:`.pollers`)."""
+
+    logical_id: str
+    #: The logical id of the template function it invokes.
+    function: str
+    source_arn: str
+    #: Its properties, resolved (CloudFormation's names: ``BatchSize``, ``FilterCriteria``, ``DestinationConfig``...).
+    properties: dict[str, Any]
+
+
+@dataclass
 class Builder:
     template: Template
     #: boto3 client for a service: DynamoDB's endpoint for dynamodb, moto's for the rest.
@@ -60,6 +74,7 @@ class Builder:
     handlers: MutableMapping[str, Handler]
     created: dict[str, tuple[str, Attributes]] = field(default_factory=dict)
     functions: dict[str, Function] = field(default_factory=dict)
+    mappings: dict[str, EventSourceMapping] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     _creating: set[str] = field(default_factory=set)
 
@@ -176,6 +191,19 @@ def _function(builder: Builder, logical_id: str) -> Attributes:
     return {None: name, "Arn": arn}
 
 
+def _event_source_mapping(builder: Builder, logical_id: str) -> Attributes:
+    properties = builder.template.resolve(builder.properties(logical_id))
+    target = properties["FunctionName"]  # a name, an ARN (with or without a version or alias), or a partial ARN
+    name = target.split(":function:", 1)[-1].split(":", 1)[0]
+    function = next((f.logical_id for f in builder.functions.values() if f.name == name or f.arn == target), None)
+    if function is None:
+        raise ConfigurationError(f"{logical_id}: FunctionName {target} is not a function of the template, "
+                                 "so nothing can serve it locally")
+    mapping_id = str(uuid.uuid4())  # what Lambda names a mapping (its Ref and Id)
+    builder.mappings[logical_id] = EventSourceMapping(logical_id, function, properties["EventSourceArn"], properties)
+    return {None: mapping_id, "Id": mapping_id}
+
+
 def _state_machine(builder: Builder, logical_id: str) -> Attributes:
     template = builder.template
     properties = builder.properties(logical_id)
@@ -197,5 +225,6 @@ _CREATORS: dict[str, Callable[[Builder, str], Attributes]] = {
     "AWS::SQS::Queue": _queue,
     "AWS::Events::EventBus": _event_bus,
     "AWS::Serverless::Function": _function,
+    "AWS::Lambda::EventSourceMapping": _event_source_mapping,
     "AWS::Serverless::StateMachine": _state_machine,
 }

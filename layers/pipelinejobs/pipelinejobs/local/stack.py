@@ -33,7 +33,7 @@ from . import discovery, moto_patches
 from .http import ApiServer, Route
 from .lambda_runtime import InProcessFunction
 from .pollers import Poller, QueuePoller, StreamPoller
-from .resources import Builder, Function
+from .resources import Builder, EventSourceMapping, Function
 from .template import Template
 
 log = logging.getLogger("pipelinejobs.local")
@@ -107,6 +107,8 @@ class LocalStack:
         os.environ.update(self._functions_env())
         for function in self.builder.functions.values():
             self._wire(function, self.builder.serve(function))
+        for mapping in self.builder.mappings.values():
+            self._wire_mapping(mapping)
         for poller in self.pollers:
             poller.start()
             self._stops.append(poller.stop)
@@ -211,7 +213,7 @@ class LocalStack:
         return {name: value for name, (_, value) in merged.items()}
 
     def _wire(self, function: Function, handler: InProcessFunction) -> None:
-        """The function's event sources: HTTP routes, queue and stream pollers, EventBridge rules."""
+        """The function's ``Events``: HTTP routes, queue and stream pollers, EventBridge rules."""
         resolve = self.builder.template.resolve
         for event_id, event in function.events.items():
             kind, properties = event["Type"], event.get("Properties", {})
@@ -219,20 +221,39 @@ class LocalStack:
                 self.routes.append(Route(properties.get("Method", "ANY").upper(), properties.get("Path", "/{proxy+}"),
                                          handler))
             elif kind == "SQS":
-                queue_arn = resolve(properties["Queue"])
-                queue_url = self.builder.lookup(self.builder.by_attribute("Arn", queue_arn), "QueueUrl")
-                self.pollers.append(QueuePoller(
-                    self.client("sqs"), queue_url, queue_arn, handler,
-                    batch_size=int(properties.get("BatchSize", 10)), region=REGION,
-                    reports_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])))
+                properties = resolve(properties)
+                self.pollers.append(self._queue_poller(handler, properties["Queue"], properties))
             elif kind == "DynamoDB":
-                self.pollers.append(self._stream_poller(handler, resolve(properties)))
+                properties = resolve(properties)
+                self.pollers.append(self._stream_poller(handler, properties["Stream"], properties))
             elif kind == "EventBridgeRule":
                 self._rule(function, event_id, resolve(properties))
             else:
                 log.warning("%s: event %s of type %s is not served locally", function.logical_id, event_id, kind)
 
-    def _stream_poller(self, handler: InProcessFunction, properties: dict[str, Any]) -> StreamPoller:
+    def _wire_mapping(self, mapping: EventSourceMapping) -> None:
+        """An ``AWS::Lambda::EventSourceMapping``: a poller of its queue or table stream, as a SAM event of the
+        same source gets (the properties are CloudFormation's, which a SAM SQS or DynamoDB event passes on)."""
+        handler = self.builder.functions[mapping.function].handler
+        assert handler is not None, f"{mapping.function} is not served yet"
+        source, properties = mapping.source_arn, mapping.properties
+        service = source.split(":")[2] if source.count(":") >= 5 else ""  # arn:partition:service:region:account:...
+        if str(properties.get("Enabled", True)).lower() == "false":
+            log.info("%s: disabled (Enabled: false), not polled", mapping.logical_id)
+        elif service == "dynamodb" and "/stream/" in source:
+            self.pollers.append(self._stream_poller(handler, source, properties))
+        elif service == "sqs":
+            self.pollers.append(self._queue_poller(handler, source, properties))
+        else:
+            log.warning("%s: source %s is not served locally", mapping.logical_id, source)
+
+    def _queue_poller(self, handler: InProcessFunction, queue_arn: str, properties: dict[str, Any]) -> QueuePoller:
+        queue_url = self.builder.lookup(self.builder.by_attribute("Arn", queue_arn), "QueueUrl")
+        return QueuePoller(
+            self.client("sqs"), queue_url, queue_arn, handler, batch_size=int(properties.get("BatchSize", 10)),
+            region=REGION, reports_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []))
+
+    def _stream_poller(self, handler: InProcessFunction, stream_arn: str, properties: dict[str, Any]) -> StreamPoller:
         destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         on_failure = None
         if destination:
@@ -243,7 +264,7 @@ class LocalStack:
                 sqs.send_message(QueueUrl=url, MessageBody=json.dumps(failure))
 
         return StreamPoller(
-            self.client("dynamodbstreams"), properties["Stream"], handler,
+            self.client("dynamodbstreams"), stream_arn, handler,
             batch_size=int(properties.get("BatchSize", 100)),
             starting_position=properties.get("StartingPosition", "TRIM_HORIZON"),
             filters=[f["Pattern"] for f in properties.get("FilterCriteria", {}).get("Filters", [])],
