@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,15 +109,153 @@ def test_batch_and_ecs_state_changes_reach_the_events_function():
         ("aws.batch", "Batch Job State Change"), ("aws.ecs", "ECS Task State Change")}
 
 
+def _mappings(function: str) -> dict[str, dict]:
+    return {name: r["Properties"] for name, r in RESOURCES.items()
+            if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"]["FunctionName"] == {"Ref": function}}
+
+
 def test_the_stream_reaches_the_stream_function_filtered_to_job_items():
-    stream = FUNCTIONS["StreamFunction"]["Events"]["TableStream"]["Properties"]
-    assert stream["Stream"] == {"Fn::GetAtt": "JobsTable.StreamArn"}
+    [(name, stream)] = _mappings("StreamFunction").items()
+    assert name == "StreamFunctionTableStream"  # the id SAM gave it: a deployed stack keeps its mapping
+    assert stream["EventSourceArn"] == {"Fn::GetAtt": "JobsTable.StreamArn"}
+    assert (stream["StartingPosition"], stream["BatchSize"], stream["MaximumBatchingWindowInSeconds"]) == (
+        "TRIM_HORIZON", 25, 1)
     assert stream["BisectBatchOnFunctionError"] is True
+    assert (stream["MaximumRetryAttempts"], stream["MaximumRecordAgeInSeconds"]) == (10, 86400)
     assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert "OnFailure" in stream["DestinationConfig"]
+    assert stream["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": "StreamFailureQueue.Arn"}}}
     [pattern] = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
-    assert pattern["dynamodb"]["Keys"]["sk"] == {"S": ["JOB"]}
+    assert pattern == {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"sk": {"S": ["JOB"]}}}}
     assert RESOURCES["JobsTable"]["Properties"]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+
+
+# ---- least privilege for stream reads ------------------------------------------------------------
+
+#: What Lambda's poller does with a function's role to read a DynamoDB stream.
+STREAM_READS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+#: SAM event types whose translation attaches an AWS managed policy reading every stream (Resource "*").
+WILDCARD_STREAM_EVENTS = {"DynamoDB": "AWSLambdaDynamoDBExecutionRole", "Kinesis": "AWSLambdaKinesisExecutionRole"}
+#: AWS managed policies that read every DynamoDB stream of the account.
+WILDCARD_STREAM_POLICIES = ("AWSLambdaDynamoDBExecutionRole", "AWSLambdaInvocation-DynamoDB")
+
+
+def _getatt(value: object) -> str | None:
+    """``X.Attr`` of a ``Fn::GetAtt`` in either form (``"X.Attr"`` or ``["X", "Attr"]``), else None."""
+    target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    return ".".join(target) if isinstance(target, list) else target
+
+
+def _stream_resources(statements: list[dict]) -> list:
+    """The resources of every statement granting a stream read."""
+    found = []
+    for statement in statements:
+        if set(_actions(statement)) & STREAM_READS:
+            resource = statement["Resource"]
+            found.extend(resource if isinstance(resource, list) else [resource])
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_no_function_reads_every_stream(name):
+    """A SAM DynamoDB (or Kinesis) event would give the role a managed policy reading every stream in the account;
+    a stream is wired as an AWS::Lambda::EventSourceMapping instead, its reads granted on that stream alone."""
+    properties = FUNCTIONS[name]
+    events = {event_id: e["Type"] for event_id, e in properties.get("Events", {}).items()
+              if e["Type"] in WILDCARD_STREAM_EVENTS}
+    assert not events, (f"{name}: SAM turns {events} into {[WILDCARD_STREAM_EVENTS[t] for t in events.values()]} "
+                        "(stream reads on Resource \"*\"); write an AWS::Lambda::EventSourceMapping and a scoped "
+                        "statement instead")
+    for policy in properties.get("Policies", []):
+        named = policy if isinstance(policy, str) else json.dumps(policy)
+        assert not any(wildcard in named for wildcard in WILDCARD_STREAM_POLICIES), f"{name}: {policy}"
+        if isinstance(policy, dict) and "DynamoDBStreamReadPolicy" in policy:  # SAM's template, "*" for any table
+            assert "*" not in json.dumps(policy), f"{name}: {policy}"
+    streams = {f"{logical_id}.StreamArn" for logical_id, r in RESOURCES.items() if r["Type"] == "AWS::DynamoDB::Table"}
+    for resource in _stream_resources(_statements(properties)):
+        assert _getatt(resource) in streams, (
+            f"{name}: stream reads on {resource}: grant them on one table's !GetAtt <Table>.StreamArn")
+
+
+MAPPINGS = sorted(name for name, r in RESOURCES.items() if r["Type"] == "AWS::Lambda::EventSourceMapping")
+
+
+@pytest.mark.parametrize("mapping", MAPPINGS)
+def test_each_mapping_can_be_polled_and_park_its_failures_with_its_functions_role(mapping):
+    """Without SAM's managed policy, the function's own statements must let Lambda's poller read the source
+    and send to the OnFailure destination (an event source mapping's destination is sent with that role)."""
+    properties = RESOURCES[mapping]["Properties"]
+    function = properties["FunctionName"]["Ref"]
+    statements = _statements(FUNCTIONS[function])
+
+    def granted(resource: object) -> set[str]:
+        return {action for s in statements if resource in (s["Resource"] if isinstance(s["Resource"], list)
+                                                           else [s["Resource"]]) for action in _actions(s)}
+
+    source = properties["EventSourceArn"]
+    if source.get("Fn::GetAtt", "").endswith(".StreamArn"):
+        assert {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"} <= granted(source)
+    destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    if destination:
+        assert "sqs:SendMessage" in granted(destination)
+
+
+# ---- the same, on the template as CloudFormation receives it (after SAM's translation) ------------
+
+#: Translate with AWS SAM's own translator; managed policies named by ARN or Ref are kept as written (no IAM call).
+_TRANSLATE = """
+import json, sys
+from samtranslator.translator.transform import transform
+
+class KeepManagedPolicies:
+    def load(self):
+        return {}
+
+with open(sys.argv[1]) as source:
+    translated = transform(json.load(source), {}, KeepManagedPolicies())
+with open(sys.argv[2], "w") as target:
+    json.dump(translated, target)
+"""
+#: Where scripts/check-template keeps the SAM CLI (and its translator) when the test environment has none.
+SAM_PYTHON = ROOT / ".cache" / "sam-venv" / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def translated(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """template.yaml translated by samtranslator: in this interpreter if it has it, else the SAM CLI's."""
+    python = sys.executable if importlib.util.find_spec("samtranslator") else SAM_PYTHON
+    if not Path(python).exists():
+        pytest.skip("samtranslator is not installed here, and scripts/check-template has not installed the SAM CLI")
+    body = json.loads(json.dumps(TEMPLATE))
+    for resource in body["Resources"].values():  # local paths, replaced as `sam validate` replaces them
+        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
+            if isinstance(resource.get("Properties", {}).get(key), str):
+                resource["Properties"][key] = f"s3://local/{resource['Properties'][key]}"
+    directory = tmp_path_factory.mktemp("sam")
+    (directory / "template.json").write_text(json.dumps(body))
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+           "SAM_CLI_TELEMETRY": "0"}
+    subprocess.run([str(python), "-c", _TRANSLATE, directory / "template.json", directory / "translated.json"],
+                   check=True, env=env, timeout=120)
+    return json.loads((directory / "translated.json").read_text())
+
+
+def test_after_sams_translation_no_role_reads_every_stream(translated):
+    resources = translated["Resources"]
+    roles = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    assert {f"{name}Role" for name in FUNCTIONS} <= set(roles)
+    for name, role in roles.items():
+        managed = role.get("ManagedPolicyArns", [])
+        wildcard = [arn for arn in managed
+                    if isinstance(arn, str) and arn.rsplit("/", 1)[-1] in WILDCARD_STREAM_POLICIES]
+        assert not wildcard, f"{name} gets {wildcard}: stream reads on Resource \"*\""
+        statements = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+        statements += [s for arn in managed if isinstance(arn, dict) and "Ref" in arn
+                       for s in resources[arn["Ref"]]["Properties"]["PolicyDocument"]["Statement"]]
+        for resource in _stream_resources(statements):
+            assert "*" not in json.dumps(resource), f"{name}: stream reads on {resource}"
+    stream_role = roles["StreamFunctionRole"]
+    reads = _stream_resources([s for p in stream_role["Policies"] for s in p["PolicyDocument"]["Statement"]])
+    assert [_getatt(resource) for resource in reads] == ["JobsTable.StreamArn"]
 
 
 def test_the_api_is_throttled_and_routes_every_path():
