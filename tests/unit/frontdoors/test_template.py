@@ -102,6 +102,15 @@ def test_sqs_reports_partial_batch_failures_and_redrives_to_the_dlq():
                        "maxReceiveCount": {"Ref": "MaxReceiveCount"}}
 
 
+def test_a_queue_backlog_drives_at_most_a_capped_concurrency():
+    """docs/scaling.md: ~25 invocations are busy at 1,000 events/s; the cap (in Lambda's range) leaves room."""
+    queue = FUNCTIONS["EventsFunction"]["Events"]["Queue"]["Properties"]
+    assert queue["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "EventsQueueMaximumConcurrency"}}
+    cap = TEMPLATE["Parameters"]["EventsQueueMaximumConcurrency"]
+    assert (cap["MinValue"], cap["MaxValue"]) == (2, 1000)
+    assert 25 < cap["Default"] <= 100
+
+
 def test_batch_and_ecs_state_changes_reach_the_events_function():
     patterns = [event["Properties"]["Pattern"] for event in FUNCTIONS["EventsFunction"]["Events"].values()
                 if event["Type"] == "EventBridgeRule"]
@@ -263,7 +272,15 @@ def test_the_api_is_throttled_and_routes_every_path():
     assert {(r["Properties"]["Method"], r["Properties"]["Path"]) for r in routes} == {
         ("POST", "/jobs/{uuid}/events"), ("POST", "/events"), ("GET", "/jobs/{uuid}"), ("GET", "/openapi.json")}
     settings = RESOURCES["HttpApi"]["Properties"]["DefaultRouteSettings"]
-    assert set(settings) == {"ThrottlingBurstLimit", "ThrottlingRateLimit"}
+    assert settings == {"ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+                        "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"}}
+
+
+def test_the_api_throttle_defaults_take_the_sized_load_within_the_account_quota():
+    """docs/scaling.md: 1,000 callbacks/s with headroom, under the account's 10,000 requests/s for HTTP APIs."""
+    rate = TEMPLATE["Parameters"]["ApiThrottlingRateLimit"]["Default"]
+    burst = TEMPLATE["Parameters"]["ApiThrottlingBurstLimit"]["Default"]
+    assert 1000 < rate <= burst <= 10000
 
 
 def test_alarms_watch_every_dead_letter_queue_and_every_function():
