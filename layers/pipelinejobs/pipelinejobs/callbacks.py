@@ -115,12 +115,13 @@ def callback_message(uuid: str, *, token: str | None, status: str | None, event:
                      data: dict[str, Any]) -> dict[str, Any]:
     """The PipelineJobEvent a callback stands for.
 
-    An explicit ``event`` wins over ``status``. The runner's status is kept in
+    An explicit ``event`` (a PipelineJob event, spelt exactly: only runners' status
+    words vary) wins over ``status``. The runner's status is kept in
     ``data`` (unless the body already says one), so an ``update`` still shows
     what the runner reported. The event id is derived from the content, so a
     runner that delivers the same callback twice has it applied once.
     """
-    name = event.strip().lower() if event else event_for_status(status)
+    name = event or event_for_status(status)
     if status and "status" not in data:
         data = {**data, "status": status}
     check_data_size(data)  # before the content id is computed on it: it must be JSON, and not too large

@@ -87,7 +87,8 @@ def _field_of(error) -> list[str]:
     return [path or "(message)"]
 
 
-def _problem(error) -> str:
+def problem(error) -> str:
+    """A jsonschema error about a PipelineJobEvent field, in words a sender can act on."""
     if error.validator == "oneOf" and not error.absolute_path:
         both = isinstance(error.instance, dict) and "event" in error.instance and "name" in error.instance
         return "give 'event' or its alias 'name', not both" if both else "is required"
@@ -108,7 +109,7 @@ def parse_event(message: Any) -> Event:
         raise InvalidEvent.single("(message)", f"must be a JSON object, not {type(message).__name__}")
     errors = sorted(_validator().iter_errors(message), key=lambda e: list(e.absolute_path))
     if errors:
-        raise InvalidEvent([{"field": f, "problem": _problem(e)} for e in errors for f in _field_of(e)])
+        raise InvalidEvent([{"field": f, "problem": problem(e)} for e in errors for f in _field_of(e)])
     data = message.get("data") or {}
     check_data_size(data)
     return Event(

@@ -34,7 +34,7 @@ def test_every_sample_event_moves_its_job(webhook, job, name):
     ({"status": "TIMED_OUT"}, "fail", "FAILED"),           # Step Functions
     ({"status": "no-such-status"}, "update", "CREATED"),   # unknown -> update
     ({}, "update", "CREATED"),                             # no status at all
-    ({"status": "FAILED", "event": "RUN"}, "run", "RUNNING"),  # explicit event wins
+    ({"status": "FAILED", "event": "run"}, "run", "RUNNING"),  # explicit event wins
 ])
 def test_callback_status_maps_to_an_event(webhook, job, query, event, state):
     status, body = call(webhook, callback_request(job.uuid, {"token": job.token, **query}, None))

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from openapi_spec_validator import validate
 
+from pipelinejobs import events, fsm
 from pipelinejobs.api import contract
 from pipelinejobs.api.app import app
 from pipelinejobs.config import MAX_DATA_BYTES
@@ -57,6 +58,19 @@ def test_every_post_lists_every_answer_an_event_can_get():
     assert limit in DOCUMENT["components"]["responses"]["PayloadTooLarge"]["description"]
 
 
+def test_the_documents_pipelinejobevent_is_the_event_schema():
+    """The document carries the PipelineJobEvent schema (POST /events' body, the uuid, token and callback's event
+    parameters refer to it), so that clients and schemathesis see the formats the webhook enforces. The schema
+    file stays the one every door validates with; this holds the copy to it."""
+    source = events.schema()
+    expected = {k: v for k, v in source.items() if k not in ("$schema", "$id", "$defs", "title")}
+    expected = json.loads(json.dumps(expected).replace('"#/$defs/event"', '"#/components/schemas/EventName"'))
+    schemas = DOCUMENT["components"]["schemas"]
+    assert schemas["PipelineJobEvent"] == expected
+    assert schemas["EventName"] == source["$defs"]["event"]
+    assert schemas["EventName"]["enum"] == list(fsm.EVENTS)
+
+
 def test_query_parameters_are_read_from_the_document():
     assert contract.query("getJob", {"limit": "7", "order": "newest", "unknown": "x"}) == {
         "token": None, "limit": 7, "after": None, "order": "newest"}
@@ -70,6 +84,11 @@ def test_query_parameters_are_read_from_the_document():
         contract.query("getJob", {"limit": "ten", "after": "1e3"})
     assert [(p["field"], p["problem"]) for p in refused.value.errors] == [
         ("after", "must be an integer, not '1e3'"), ("limit", "must be an integer, not 'ten'")]
+    with pytest.raises(InvalidEvent) as refused:  # through the document's references to the event schema
+        contract.query("postCallback", {"token": "ABC", "event": "RUN"})
+    assert refused.value.errors == [
+        {"field": "event", "problem": f"'RUN' is not one of {', '.join(fsm.EVENTS)}"},
+        {"field": "token", "problem": "must be 16 (job token) or 32 (admin token) lowercase hex characters"}]
 
 
 def test_a_job_view_serves_only_what_the_document_lists():

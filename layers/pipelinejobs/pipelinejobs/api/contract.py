@@ -22,9 +22,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from .. import events
 from ..errors import InvalidEvent
 
 DOCUMENT = "openapi.json"
+#: The document's URI for schema references: a parameter's ``#/components/...`` is resolved in it.
+_BASE = "urn:pipelinejobs:webhook"
 
 
 def document_text() -> str:
@@ -45,9 +48,17 @@ def _operations() -> dict[str, dict[str, Any]]:
 @cache
 def _query_validator(operation_id: str):
     from jsonschema import Draft202012Validator  # OpenAPI 3.1's schema dialect
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    def absolute(schema: dict[str, Any]) -> dict[str, Any]:
+        reference = schema.get("$ref", "")
+        return {**schema, "$ref": _BASE + reference} if reference.startswith("#") else schema
 
     parameters = [p for p in _operations()[operation_id].get("parameters", []) if p["in"] == "query"]
-    return Draft202012Validator({"type": "object", "properties": {p["name"]: p["schema"] for p in parameters}})
+    registry = Registry().with_resource(_BASE, DRAFT202012.create_resource(document()))
+    properties = {p["name"]: absolute(p["schema"]) for p in parameters}
+    return Draft202012Validator({"type": "object", "properties": properties}, registry=registry)
 
 
 def _coerce(value: str, schema: Mapping[str, Any]) -> Any:
@@ -78,9 +89,7 @@ def query(operation_id: str, given: Mapping[str, str] | None) -> dict[str, Any]:
 def _problem(error) -> str:
     if error.validator == "type" and error.validator_value == "integer":
         return f"must be an integer, not {error.instance!r}"
-    if error.validator == "enum":
-        return f"{error.instance!r} is not one of {', '.join(error.validator_value)}"
-    return error.message
+    return events.problem(error)  # the token's and event's schemas are the PipelineJobEvent's: the same words
 
 
 def served(schema_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
