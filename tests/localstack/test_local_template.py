@@ -256,3 +256,53 @@ def test_the_stack_polls_each_mapping_as_it_polls_a_sam_event_of_its_source(tmp_
         ("queue", True, "arn:aws:sqs:us-east-1:123456789012:q")]
     assert made[0][3]["StartingPosition"] == "TRIM_HORIZON" and made[1][3]["BatchSize"] == 5
     assert "FromKinesis: source arn:aws:kinesis:us-east-1:123456789012:stream/k is not served locally" in caplog.text
+
+
+def test_template_yamls_events_queue_and_stream_are_polled_for_their_functions_with_the_mappings_settings():
+    """template.yaml feeds the events queue and the table's stream to their functions through
+    AWS::Lambda::EventSourceMapping resources (no SAM SQS or DynamoDB event): the stack polls each for its function,
+    with the batch size and partial batch failures the mapping states."""
+    from pipelinejobs.local.stack import LocalStack
+
+    queue_arn = "arn:aws:sqs:us-east-1:123456789012:pipelinejobs-local-EventsQueue"
+    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/pipelinejobs-local/stream/2024-01-01T00:00:00.000"
+    template: Template | None = None
+
+    def lookup(logical_id: str, attribute: str | None) -> str:
+        if (logical_id, attribute) == ("EventsQueue", "Arn"):
+            return queue_arn
+        if (logical_id, attribute) == ("JobsTable", "StreamArn"):
+            return stream_arn
+        if attribute is None and template.resources[logical_id]["Type"] == "AWS::Serverless::Function":
+            return f"pipelinejobs-local-{logical_id}"
+        return f"arn:aws:sqs:us-east-1:123456789012:pipelinejobs-local-{logical_id}"  # the failure queue
+
+    template = Template.load(lookup, parameters={"Stage": "local"}, outputs={"ApiUrl": "http://127.0.0.1:8787"})
+    builder = resources.Builder(template, lambda service: FakeLambda(), "arn:aws:iam::123456789012:role/r", {})
+    for logical_id, resource in template.resources.items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            name = f"pipelinejobs-local-{logical_id}"
+            builder.functions[logical_id] = resources.Function(
+                logical_id, name, f"arn:aws:lambda:us-east-1:123456789012:function:{name}", {},
+                template.function_properties(logical_id).get("Events", {}), handler=object())
+    for logical_id, resource in template.resources.items():
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping":
+            resources._event_source_mapping(builder, logical_id)
+    assert not any(event["Type"] in ("SQS", "DynamoDB") for function in builder.functions.values()
+                   for event in function.events.values())
+
+    stack = LocalStack()
+    stack.builder = builder
+    made: dict[str, tuple[Any, str, dict]] = {}
+    stack._queue_poller = lambda h, arn, properties: made.setdefault("queue", (h, arn, properties)) and "queue"
+    stack._stream_poller = lambda h, arn, properties: made.setdefault("stream", (h, arn, properties)) and "stream"
+    for mapping in builder.mappings.values():
+        stack._wire_mapping(mapping)
+
+    assert sorted(stack.pollers) == ["queue", "stream"]
+    handler, arn, properties = made["queue"]
+    assert (handler, arn) == (builder.functions["EventsFunction"].handler, queue_arn)
+    assert (properties["BatchSize"], properties["FunctionResponseTypes"]) == (10, ["ReportBatchItemFailures"])
+    handler, arn, properties = made["stream"]
+    assert (handler, arn) == (builder.functions["StreamFunction"].handler, stream_arn)
+    assert properties["BatchSize"] == 25 and properties["DestinationConfig"]["OnFailure"]["Destination"]

@@ -94,8 +94,29 @@ def test_only_the_webhook_reads_history_pages_and_only_the_stream_publishes():
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"} <= webhook
 
 
+def _mappings(function: str) -> dict[str, dict]:
+    return {name: r["Properties"] for name, r in RESOURCES.items()
+            if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"]["FunctionName"] == {"Ref": function}}
+
+
+def _events_queue_mapping() -> dict:
+    [(name, queue)] = _mappings("EventsFunction").items()
+    assert name == "EventsFunctionQueue"  # the id SAM gave it: a deployed stack keeps its mapping
+    return queue
+
+
+def test_the_events_queue_reaches_the_events_function_in_batches():
+    queue = _events_queue_mapping()
+    assert queue["EventSourceArn"] == {"Fn::GetAtt": "EventsQueue.Arn"}
+    assert (queue["BatchSize"], queue["MaximumBatchingWindowInSeconds"]) == (10, 1)
+    assert queue.get("Enabled", True) is True
+    # Lambda's SQS guidance: the queue's visibility timeout at least six times the function's timeout.
+    timeout = FUNCTIONS["EventsFunction"].get("Timeout", TEMPLATE["Globals"]["Function"]["Timeout"])
+    assert RESOURCES["EventsQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+
+
 def test_sqs_reports_partial_batch_failures_and_redrives_to_the_dlq():
-    queue = FUNCTIONS["EventsFunction"]["Events"]["Queue"]["Properties"]
+    queue = _events_queue_mapping()
     assert queue["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     redrive = RESOURCES["EventsQueue"]["Properties"]["RedrivePolicy"]
     assert redrive == {"deadLetterTargetArn": {"Fn::GetAtt": "EventsDeadLetterQueue.Arn"},
@@ -104,7 +125,7 @@ def test_sqs_reports_partial_batch_failures_and_redrives_to_the_dlq():
 
 def test_a_queue_backlog_drives_at_most_a_capped_concurrency():
     """docs/scaling.md: ~25 invocations are busy at 1,000 events/s; the cap (in Lambda's range) leaves room."""
-    queue = FUNCTIONS["EventsFunction"]["Events"]["Queue"]["Properties"]
+    queue = _events_queue_mapping()
     assert queue["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "EventsQueueMaximumConcurrency"}}
     cap = TEMPLATE["Parameters"]["EventsQueueMaximumConcurrency"]
     assert (cap["MinValue"], cap["MaxValue"]) == (2, 1000)
@@ -116,11 +137,6 @@ def test_batch_and_ecs_state_changes_reach_the_events_function():
                 if event["Type"] == "EventBridgeRule"]
     assert {(p["source"][0], p["detail-type"][0]) for p in patterns} == {
         ("aws.batch", "Batch Job State Change"), ("aws.ecs", "ECS Task State Change")}
-
-
-def _mappings(function: str) -> dict[str, dict]:
-    return {name: r["Properties"] for name, r in RESOURCES.items()
-            if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"]["FunctionName"] == {"Ref": function}}
 
 
 def test_the_stream_reaches_the_stream_function_filtered_to_job_items():
@@ -148,20 +164,43 @@ WILDCARD_STREAM_EVENTS = {"DynamoDB": "AWSLambdaDynamoDBExecutionRole", "Kinesis
 WILDCARD_STREAM_POLICIES = ("AWSLambdaDynamoDBExecutionRole", "AWSLambdaInvocation-DynamoDB")
 
 
+#: Reads of an SQS queue's messages: what Lambda's poller does with a function's role (the three SQS's guide lists,
+#: AWSLambdaSQSQueueExecutionRole's on queues), and ChangeMessageVisibility, which SAM's SQSPollerPolicy adds.
+QUEUE_READS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
+#: What the poller needs of them.
+QUEUE_POLLING = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+#: SAM event types whose translation attaches an AWS managed policy reading every queue (Resource "*").
+WILDCARD_QUEUE_EVENTS = {"SQS": "AWSLambdaSQSQueueExecutionRole"}
+#: AWS managed policies that read every SQS queue of the account.
+WILDCARD_QUEUE_POLICIES = ("AWSLambdaSQSQueueExecutionRole", "AmazonSQSFullAccess", "AmazonSQSReadOnlyAccess")
+
+
 def _getatt(value: object) -> str | None:
     """``X.Attr`` of a ``Fn::GetAtt`` in either form (``"X.Attr"`` or ``["X", "Attr"]``), else None."""
     target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
     return ".".join(target) if isinstance(target, list) else target
 
 
-def _stream_resources(statements: list[dict]) -> list:
-    """The resources of every statement granting a stream read."""
+def _resources_granting(statements: list[dict], actions: set[str]) -> list:
+    """The resources of every statement granting any of ``actions`` (or a wildcard action covering one)."""
     found = []
     for statement in statements:
-        if set(_actions(statement)) & STREAM_READS:
+        granted = _actions(statement)
+        if set(granted) & actions or any(a.endswith("*") and any(b.startswith(a[:-1]) for b in actions)
+                                         for a in granted):
             resource = statement["Resource"]
             found.extend(resource if isinstance(resource, list) else [resource])
     return found
+
+
+def _stream_resources(statements: list[dict]) -> list:
+    """The resources of every statement granting a stream read."""
+    return _resources_granting(statements, STREAM_READS)
+
+
+def _queue_resources(statements: list[dict]) -> list:
+    """The resources of every statement granting a queue read (receive, delete, attributes, visibility)."""
+    return _resources_granting(statements, QUEUE_READS)
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -185,6 +224,28 @@ def test_no_function_reads_every_stream(name):
             f"{name}: stream reads on {resource}: grant them on one table's !GetAtt <Table>.StreamArn")
 
 
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_no_function_reads_every_queue(name):
+    """A SAM SQS event would give the role AWSLambdaSQSQueueExecutionRole, which receives and deletes the messages of
+    every queue in the account; a queue is wired as an AWS::Lambda::EventSourceMapping instead, its reads granted on
+    that queue alone."""
+    properties = FUNCTIONS[name]
+    events = {event_id: e["Type"] for event_id, e in properties.get("Events", {}).items()
+              if e["Type"] in WILDCARD_QUEUE_EVENTS}
+    assert not events, (f"{name}: SAM turns {events} into {[WILDCARD_QUEUE_EVENTS[t] for t in events.values()]} "
+                        "(queue reads on Resource \"*\"); write an AWS::Lambda::EventSourceMapping and a scoped "
+                        "statement instead")
+    for policy in properties.get("Policies", []):
+        named = policy if isinstance(policy, str) else json.dumps(policy)
+        assert not any(wildcard in named for wildcard in WILDCARD_QUEUE_POLICIES), f"{name}: {policy}"
+        if isinstance(policy, dict) and "SQSPollerPolicy" in policy:  # SAM's template, "*" for any queue
+            assert "*" not in json.dumps(policy), f"{name}: {policy}"
+    queues = {f"{logical_id}.Arn" for logical_id, r in RESOURCES.items() if r["Type"] == "AWS::SQS::Queue"}
+    for resource in _queue_resources(_statements(properties)):
+        assert _getatt(resource) in queues, (
+            f"{name}: queue reads on {resource}: grant them on one queue's !GetAtt <Queue>.Arn")
+
+
 MAPPINGS = sorted(name for name, r in RESOURCES.items() if r["Type"] == "AWS::Lambda::EventSourceMapping")
 
 
@@ -201,8 +262,13 @@ def test_each_mapping_can_be_polled_and_park_its_failures_with_its_functions_rol
                                                            else [s["Resource"]]) for action in _actions(s)}
 
     source = properties["EventSourceArn"]
-    if source.get("Fn::GetAtt", "").endswith(".StreamArn"):
+    source_type = RESOURCES[_getatt(source).split(".")[0]]["Type"]
+    if source_type == "AWS::DynamoDB::Table":
+        assert _getatt(source).endswith(".StreamArn")
         assert {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"} <= granted(source)
+    else:
+        assert (source_type, _getatt(source).split(".")[1]) == ("AWS::SQS::Queue", "Arn"), source
+        assert granted(source) >= QUEUE_POLLING
     destination = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
     if destination:
         assert "sqs:SendMessage" in granted(destination)
@@ -248,6 +314,14 @@ def translated(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return json.loads((directory / "translated.json").read_text())
 
 
+def _role_statements(resources: dict, role: dict) -> list[dict]:
+    """A translated role's inline statements and those of the template's managed policies it references."""
+    managed = role.get("ManagedPolicyArns", [])
+    statements = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    return statements + [s for arn in managed if isinstance(arn, dict) and "Ref" in arn
+                         for s in resources[arn["Ref"]]["Properties"]["PolicyDocument"]["Statement"]]
+
+
 def test_after_sams_translation_no_role_reads_every_stream(translated):
     resources = translated["Resources"]
     roles = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
@@ -257,14 +331,40 @@ def test_after_sams_translation_no_role_reads_every_stream(translated):
         wildcard = [arn for arn in managed
                     if isinstance(arn, str) and arn.rsplit("/", 1)[-1] in WILDCARD_STREAM_POLICIES]
         assert not wildcard, f"{name} gets {wildcard}: stream reads on Resource \"*\""
-        statements = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
-        statements += [s for arn in managed if isinstance(arn, dict) and "Ref" in arn
-                       for s in resources[arn["Ref"]]["Properties"]["PolicyDocument"]["Statement"]]
-        for resource in _stream_resources(statements):
+        for resource in _stream_resources(_role_statements(resources, role)):
             assert "*" not in json.dumps(resource), f"{name}: stream reads on {resource}"
     stream_role = roles["StreamFunctionRole"]
     reads = _stream_resources([s for p in stream_role["Policies"] for s in p["PolicyDocument"]["Statement"]])
     assert [_getatt(resource) for resource in reads] == ["JobsTable.StreamArn"]
+
+
+def test_after_sams_translation_no_role_reads_every_queue(translated):
+    resources = translated["Resources"]
+    roles = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    assert {f"{name}Role" for name in FUNCTIONS} <= set(roles)
+    for name, role in roles.items():
+        wildcard = [arn for arn in role.get("ManagedPolicyArns", [])
+                    if isinstance(arn, str) and arn.rsplit("/", 1)[-1] in WILDCARD_QUEUE_POLICIES]
+        assert not wildcard, f"{name} gets {wildcard}: queue reads on Resource \"*\""
+        for resource in _queue_resources(_role_statements(resources, role)):
+            assert "*" not in json.dumps(resource), f"{name}: queue reads on {resource}"
+    events_role = roles["EventsFunctionRole"]
+    reads = _queue_resources([s for p in events_role["Policies"] for s in p["PolicyDocument"]["Statement"]])
+    assert [_getatt(resource) for resource in reads] == ["EventsQueue.Arn"]
+
+
+#: The AWS managed policies a translated role may carry: logs (SAM's, for every function) and traces (Tracing).
+#: Any other (an event type's execution role, most of them on Resource "*") is to be replaced by scoped statements.
+BASELINE_MANAGED_POLICIES = {"service-role/AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
+
+
+def test_after_sams_translation_roles_have_no_aws_managed_policy_but_logs_and_traces(translated):
+    for name, resource in translated["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            managed = [arn.split(":policy/", 1)[1] for arn in resource["Properties"].get("ManagedPolicyArns", [])
+                       if isinstance(arn, str) and ":iam::aws:policy/" in arn]
+            extra = set(managed) - BASELINE_MANAGED_POLICIES
+            assert not extra, f"{name} gets the AWS managed {sorted(extra)}: grant what it needs on its resources"
 
 
 def test_the_api_is_throttled_and_routes_every_path():
