@@ -68,9 +68,14 @@ def test_functions_run_python312_with_the_layer_and_the_shared_settings():
     assert layer["Metadata"]["BuildMethod"] == "python3.12"
 
 
-@pytest.mark.parametrize("name", sorted(FUNCTIONS))
-def test_no_function_may_scan_delete_or_use_wildcards(name):
-    statements = _statements(FUNCTIONS[name])
+#: Managed policies the stack offers its users (OperateJobsPolicy: what the CLI's kill and rerun need).
+MANAGED_POLICIES = {name: r["Properties"]["PolicyDocument"]["Statement"] for name, r in RESOURCES.items()
+                    if r["Type"] == "AWS::IAM::ManagedPolicy"}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS) + sorted(MANAGED_POLICIES))
+def test_no_function_or_managed_policy_may_scan_delete_or_use_wildcards(name):
+    statements = MANAGED_POLICIES[name] if name in MANAGED_POLICIES else _statements(FUNCTIONS[name])
     assert statements, f"{name} has no policy statements"
     for statement in statements:
         assert statement["Effect"] == "Allow"
