@@ -232,6 +232,33 @@ def test_batch_job_runs_to_the_end(sfn: Harness):
     assert submitted["jobName"] == f"pj-{run.uuid}-1"
 
 
+def test_a_launch_step_dying_after_submitjob_submits_no_second_batch_job(sfn: Harness,
+                                                                      monkeypatch: pytest.MonkeyPatch):
+    """SubmitJob takes no client token: the retried launch step finds the job by its name instead."""
+    batch = LAUNCHERS["batch"]
+    real_launch = batch.launch
+    requests = []
+
+    def dies_after_the_first_submit(request):
+        requests.append(request)
+        launched = real_launch(request)
+        if len(requests) == 1:  # submitted, but the step dies before recording it; the Task retries it
+            raise ConcurrencyConflict("injected between SubmitJob and recording the job")
+        return launched
+
+    monkeypatch.setattr(batch, "launch", dies_after_the_first_submit)
+    run = orchestration.start(pipeline("align-retried", launcher="batch", params=moto_batch_queue(sfn.role_arn)))
+
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    assert [r.retried for r in requests] == [False, True]
+    listed = boto3.client("batch").list_jobs(jobQueue="pipelinejobs-queue",
+                                             filters=[{"name": "JOB_NAME", "values": [f"pj-{run.uuid}-1"]}])
+    [submitted] = listed["jobSummaryList"]
+    [attempt] = orchestration.attempts(run.uuid)
+    assert attempt.handle == {"job_id": submitted["jobId"]}
+    assert job(run.uuid).state == "FINISHED"
+
+
 def test_long_job_continues_as_new_execution(sfn: Harness, monkeypatch: pytest.MonkeyPatch):
     sfn.use_simulated_launcher(monkeypatch)
     run = orchestration.start(pipeline("long-sim", launcher="simulated", params={"duration": 600},

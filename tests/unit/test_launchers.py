@@ -29,9 +29,10 @@ UUID = "0b5e4c7e-6a47-5d1c-9f5a-3c2d1e0f9a8b"
 ENV = {"PIPELINEJOBS_JOB_UUID": UUID, "PIPELINEJOBS_ATTEMPT": "1"}
 
 
-def request(params: dict, attempt: int = 1) -> LaunchRequest:
+def request(params: dict, attempt: int = 1, retried: bool = False) -> LaunchRequest:
     return LaunchRequest(job_uuid=UUID, attempt=attempt, params=params, name=f"pj-{UUID}-{attempt}",
-                         env={**ENV, "PIPELINEJOBS_ATTEMPT": str(attempt)}, job={"uuid": UUID, "attempt": attempt})
+                         env={**ENV, "PIPELINEJOBS_ATTEMPT": str(attempt)}, job={"uuid": UUID, "attempt": attempt},
+                         retried=retried)
 
 
 # ---- local ---------------------------------------------------------------------------------
@@ -137,6 +138,50 @@ def test_batch_failure_and_missing_jobs_are_failed(batch, monkeypatch: pytest.Mo
 
     assert LAUNCHERS["batch"].check(launched.handle).phase == Phase.FAILED
     assert LAUNCHERS["batch"].check({"job_id": "no-such-job"}).detail == "MISSING"
+
+
+def batch_jobs_named(batch: dict, name: str) -> list[str]:
+    listed = boto3.client("batch").list_jobs(jobQueue=batch["jobQueue"],
+                                            filters=[{"name": "JOB_NAME", "values": [name]}])
+    return [job["jobId"] for job in listed["jobSummaryList"]]
+
+
+def test_a_retried_batch_launch_adopts_the_job_submitted_before_instead_of_submitting_again(batch):
+    first = LAUNCHERS["batch"].launch(request(batch))  # ...and the launch step died before recording it
+
+    again = LAUNCHERS["batch"].launch(request(batch, retried=True))
+
+    assert again.handle == first.handle
+    assert batch_jobs_named(batch, f"pj-{UUID}-1") == [first.handle["job_id"]]
+
+
+def test_a_retried_batch_launch_submits_when_nothing_of_its_attempt_was_submitted(batch):
+    previous = LAUNCHERS["batch"].launch(request(batch, attempt=1))
+
+    launched = LAUNCHERS["batch"].launch(request(batch, attempt=2, retried=True))
+
+    assert launched.handle != previous.handle
+    assert batch_jobs_named(batch, f"pj-{UUID}-2") == [launched.handle["job_id"]]
+
+
+def test_a_retried_batch_launch_that_may_not_list_jobs_submits_as_before(batch):
+    with Stubber(client("batch")) as stub:
+        stub.add_client_error("list_jobs", "AccessDeniedException", http_status_code=403)
+        stub.add_response("submit_job", {"jobArn": "arn:job", "jobName": f"pj-{UUID}-1", "jobId": "j-1"},
+                          {"jobQueue": batch["jobQueue"], "jobDefinition": batch["jobDefinition"], "tags": ANY,
+                           "jobName": f"pj-{UUID}-1", "containerOverrides": ANY})
+        launched = LAUNCHERS["batch"].launch(request(batch, retried=True))
+        stub.assert_no_pending_responses()
+    assert launched.handle == {"job_id": "j-1"}
+
+
+def test_a_first_batch_launch_submits_without_looking(batch, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(type(LAUNCHERS["batch"]), "submitted", lambda *_: pytest.fail("listed jobs on a first launch"))
+
+    LAUNCHERS["batch"].launch(request(batch))
+    LAUNCHERS["batch"].launch(request(batch))  # a first launch never looks: two launches, two jobs
+
+    assert len(batch_jobs_named(batch, f"pj-{UUID}-1")) == 2
 
 
 def test_batch_cancel_terminates_the_job(batch):

@@ -50,6 +50,10 @@ class LaunchRequest:
     name: str
     #: Everything a self-reporting task (a Lambda function) needs, as one JSON object.
     job: dict[str, Any] = field(default_factory=dict)
+    #: The launch step ran before for this attempt and was not recorded as having launched: it may have
+    #: launched the task and died before recording it. A launcher that can find its task by ``name``
+    #: looks for it first (Batch); one whose API is idempotent needs not (ECS's clientToken).
+    retried: bool = False
 
 
 @dataclass(frozen=True)

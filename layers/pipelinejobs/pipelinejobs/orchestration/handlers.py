@@ -103,9 +103,10 @@ def launch(state: RunState, context: StepContext) -> RunState:
     details = {"attempt": state.attempt, "launcher": state.spec.launcher}
     launch_fields = {**details, "heartbeat_seconds": state.spec.heartbeat_seconds}
     # Refused (InvalidTransition) when the job ended before launching: the recover step decides.
-    _send(state, "resource", {**details, "status": "LAUNCHING"}, "launching",
-          fields={"attempt": state.attempt, "launch": launch_fields, "task_token": context.token})
-    launched = launcher.launch(_request(job, state))
+    # A duplicate: this step ran before for this attempt and may have launched without recording it.
+    launching = _send(state, "resource", {**details, "status": "LAUNCHING"}, "launching",
+                      fields={"attempt": state.attempt, "launch": launch_fields, "task_token": context.token})
+    launched = launcher.launch(_request(job, state, retried=launching.duplicate))
     try:
         _send(state, "resource", {**details, "status": "LAUNCHED", **launched.to_dict(),
                                   "started": clock.iso(clock.now())}, "launched",
@@ -289,7 +290,7 @@ def _cancel(state: RunState, record: JobRecord, reason: str) -> None:
                                          extra={"job": state.job, "attempt": state.attempt})
 
 
-def _request(job: PipelineJob, state: RunState) -> LaunchRequest:
+def _request(job: PipelineJob, state: RunState, retried: bool) -> LaunchRequest:
     env = {
         "PIPELINEJOBS_JOB_UUID": job.uuid, "PIPELINEJOBS_PIPELINE_UUID": job.pipeline_uuid,
         "PIPELINEJOBS_ATTEMPT": str(state.attempt), "PIPELINEJOBS_JOB_PATH": job.path,
@@ -297,7 +298,7 @@ def _request(job: PipelineJob, state: RunState) -> LaunchRequest:
     }
     return LaunchRequest(
         job_uuid=job.uuid, attempt=state.attempt, params=state.spec.params, env=env,
-        name=f"pj-{job.uuid}-{state.attempt}",
+        name=f"pj-{job.uuid}-{state.attempt}", retried=retried,
         job={"uuid": job.uuid, "pipeline_uuid": job.pipeline_uuid, "attempt": state.attempt, "path": job.path,
              "callback": job.callback, "data": job.data},
     )
