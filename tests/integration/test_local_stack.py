@@ -195,7 +195,8 @@ def test_a_taken_port_is_one_clear_line(tmp_path: Path):
 # ---- the table in DynamoDB Local ---------------------------------------------------------------
 
 
-def test_the_table_lives_in_dynamodb_local_with_dynamodb_endpoint(dynamodb_local: str, tmp_path: Path):
+def test_the_table_lives_in_dynamodb_local_with_dynamodb_endpoint_and_tasks_end_with_the_stack(
+        dynamodb_local: str, tmp_path: Path):
     stage = f"it{uuidlib.uuid4().hex[:8]}"
     stack = start_stack(tmp_path / "stack", "--dynamodb-endpoint", dynamodb_local, "--stage", stage)
     try:
@@ -222,8 +223,16 @@ def test_the_table_lives_in_dynamodb_local_with_dynamodb_endpoint(dynamodb_local
         wait_until(lambda: any(e["detail"]["uuid"] == run["uuid"] and e["detail"]["to"] == "FINISHED"
                                for e in listener()),
                    timeout=60, what="the change read from DynamoDB Local's stream, published")
+
+        long = register(stack, "it-outlive", {"launcher": "local", "params": {"command": [*TASK, "--sleep", "600"]},
+                                              "poll": POLL})
+        running = stack.cli("submit", long, "--data", '{"sample": "it-6"}')
+        stack.cli("wait", running["uuid"], "--state", "RUNNING", "--timeout", "60", "--poll", "0.5")
+        [attempt] = stack.cli("attempts", running["uuid"])
+        exit_code = Path(attempt["handle"]["directory"]) / "exit_code"
     finally:
         stop_stack(stack)
+    assert exit_code.read_text() == str(-signal.SIGTERM)  # stopped with the stack, not left running
 
 
 # ---- the demo ----------------------------------------------------------------------------------

@@ -86,6 +86,23 @@ def test_local_task_cancel_stops_the_command_and_records_the_signal(local):
     local.cancel(launched.handle, "again")  # harmless once it is gone
 
 
+def test_stop_all_stops_the_tasks_this_process_launched_that_still_run(local):
+    """What the local stack calls as it stops: its tasks do not outlive it."""
+    from pipelinejobs.launchers import local as local_module
+
+    local_module.stop_all()  # none of an earlier test's left over
+    sleepers = [local.launch(request(python("import time; time.sleep(60)"), attempt=n)) for n in (1, 2)]
+    quick = local.launch(request(python("pass"), attempt=3))
+    assert ended(local, quick.handle).phase == Phase.SUCCEEDED
+    wait_until(lambda: not local_module._alive(quick.handle["pid"]), what="the quick task's runner to exit")
+
+    assert local_module.stop_all() == 2
+    for launched in sleepers:
+        status = local.check(launched.handle)  # the runners have recorded how they ended: no waiting here
+        assert (status.phase, status.reason) == (Phase.FAILED, "killed by SIGTERM")
+    assert local_module.stop_all() == 0
+
+
 def test_a_local_task_that_vanishes_is_failed_not_running_forever(local):
     launched = local.launch(request(python("import time; time.sleep(60)")))
     os.killpg(launched.handle["pid"], signal.SIGKILL)  # the runner too: nobody records an exit code

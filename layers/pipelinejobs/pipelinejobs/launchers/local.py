@@ -7,21 +7,30 @@ the one that launched it) can check or cancel the task from the handle alone.
 
 ``params``: ``command`` (a list of arguments), optional ``env`` and ``cwd``;
 ``root`` overrides PIPELINEJOBS_LOCAL_DIR.
+
+The tasks a process launched end with it if it asks (:func:`stop_all`): the local
+stack does, so a task does not run on once the stack that tracks it is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 from . import local_runner
 from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
 from .local_runner import EXIT_CODE_FILE
+
+#: The runners this process launched, by pid, until they are seen to end (launch steps run on several threads).
+_launched: dict[int, subprocess.Popen] = {}
+_launched_lock = threading.Lock()
 
 
 def default_root() -> Path:
@@ -42,6 +51,10 @@ class LocalLauncher(Launcher):
                 env={**os.environ, **(params.get("env") or {}), **request.env},
                 start_new_session=True,  # its own process group: cancel stops the command and its children
             )
+        with _launched_lock:
+            for pid in [pid for pid, runner in _launched.items() if runner.poll() is not None]:
+                del _launched[pid]
+            _launched[process.pid] = process
         log = {"files": {"stdout": str(directory / "stdout"), "stderr": str(directory / "stderr")}}
         return Launched(handle={"pid": process.pid, "directory": str(directory)}, log=log)
 
@@ -62,6 +75,23 @@ class LocalLauncher(Launcher):
         except ProcessLookupError:
             return  # already gone
         _alive(handle["pid"])  # reap it if it is our child, so it leaves no zombie
+
+
+def stop_all(timeout_s: float = 5.0) -> int:
+    """Stop (SIGTERM to its process group) every task this process launched that still runs, and wait for
+    their runners to record how they ended. Returns how many were stopped."""
+    with _launched_lock:
+        running = [runner for runner in _launched.values() if runner.poll() is None]
+        _launched.clear()
+    for runner in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(runner.pid, signal.SIGTERM)
+    for runner in running:
+        try:
+            runner.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(runner.pid, signal.SIGKILL)
+    return len(running)
 
 
 def _exit_code(handle: dict[str, Any]) -> int | None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
+from ..launchers import local as local_launcher
 from . import discovery, moto_patches
 from .http import ApiServer, Route
 from .lambda_runtime import InProcessFunction
@@ -82,6 +83,8 @@ class LocalStack:
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        # Stopped last, once moto's engine can launch no more: local tasks do not outlive the stack.
+        self._stops.append(local_launcher.stop_all)
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         moto.start()
         self._stops.append(moto.stop)
