@@ -128,3 +128,58 @@ def test_a_callback_to_a_private_address_is_not_called(stream_handler, put_event
     assert answer == {"batchItemFailures": []}
     assert receiver.requests == []
     assert any(json.loads(entry["Detail"])["to"] == "FINISHED" for entry in put_events)
+
+
+def test_changes_go_ten_to_a_put_events_call_and_a_refused_entry_fails_only_its_record(stream_handler, tables,
+                                                                                        monkeypatch):
+    client = boto3.client("events", endpoint_url="http://127.0.0.1:9")
+    stubber = Stubber(client)
+    calls: list[list[dict]] = []
+    client.meta.events.register("before-parameter-build.events.PutEvents",
+                                lambda params, **_: calls.append(params["Entries"]))
+    stubber.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": f"e{n}"} for n in range(10)]},
+                         {"Entries": ANY})
+    refused = {"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}
+    stubber.add_response("put_events", {"FailedEntryCount": 1, "Entries": [
+        {"EventId": "e10"}, {"EventId": "e11"}, refused, *({"EventId": f"e{n}"} for n in range(13, 18))]},
+        {"Entries": ANY})
+    stubber.activate()
+    monkeypatch.setattr(publish, "_events", lambda: client)
+    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")
+    with LoopbackServer(lambda *_: (204, b"")) as receiver:
+        others = [support.new_job("batches", {"n": n}) for n in range(5)]
+        hooked = type(others[0])(others[0].pipeline_uuid, {"hooked": 1}, callback_url=f"{receiver.url}/done").setup()
+        jobs = [hooked, *others]
+        for job in jobs:
+            job.run()
+        for job in jobs:
+            job.finish()  # 6 jobs x (create, run, finish) = 18 changes; the hooked job's finish is the 13th
+        event = stream_event(tables.table)
+        answer = stream_handler(event, LambdaContext())
+
+    stubber.assert_no_pending_responses()
+    assert [len(entries) for entries in calls] == [10, 8]
+    details = [json.loads(entry["Detail"]) for entries in calls for entry in entries]
+    assert [(d["uuid"], d["to"]) for d in details][12] == (hooked.uuid, "FINISHED")
+    failed = next(r for r in event["Records"] if r["dynamodb"]["Keys"] == {"pk": {"S": f"JOB#{hooked.uuid}"},
+                                                                           "sk": {"S": "JOB"}}
+                  and r["dynamodb"]["NewImage"]["state"]["S"] == "FINISHED")
+    assert answer == {"batchItemFailures": [{"itemIdentifier": failed["dynamodb"]["SequenceNumber"]}]}
+    assert receiver.requests == []  # its change was not published: its callback waits for the retry
+
+
+def test_a_put_events_call_that_fails_fails_every_change_in_it(monkeypatch):
+    client = boto3.client("events", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
+                          aws_access_key_id="stub", aws_secret_access_key="stub")
+    stubber = Stubber(client)
+    stubber.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}] * 10})
+    stubber.add_client_error("put_events", "ThrottlingException", "Rate exceeded")
+    stubber.activate()
+    monkeypatch.setattr(publish, "_events", lambda: client)
+    changes = [{"uuid": str(n), "to": "RUNNING"} for n in range(12)]
+
+    outcomes = publish.put_events(changes)
+
+    assert outcomes[:10] == [None] * 10
+    assert [str(failure) for failure in outcomes[10:]] == ["PutEvents failed: An error occurred (ThrottlingException) "
+                                                           "when calling the PutEvents operation: Rate exceeded"] * 2

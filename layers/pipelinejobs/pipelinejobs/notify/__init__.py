@@ -6,8 +6,10 @@ the event source mapping retries, then bisects, then parks a failing batch on
 its on-failure destination). The template filters the stream to job items
 (``sk = JOB``); a change of another kind that reaches here anyway is skipped.
 
-For each change of state it publishes one EventBridge event and, when the job
-enters a completion state and has a ``callback_url``, POSTs the callback.
+For each change of state it publishes one EventBridge event (a batch's changes
+go up to 10 a PutEvents call, in order) and, when the job enters a completion
+state and has a ``callback_url``, POSTs the callback. A record fails on its own:
+its change could not be read or published, or its callback not delivered.
 Delivery is at least once: a retried record publishes again, so consumers
 deduplicate on ``detail.uuid`` + ``detail.seq``.
 """
@@ -22,21 +24,43 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from .. import observability
 from . import callback, publish
 
+#: What became of a record's change before its callback: the change (None: not a change of state), or why
+#: it could not be read or published.
+Published = dict[str, dict[str, Any] | Exception | None]
 
-def _handle_record(record: DynamoDBRecord) -> None:
-    change = publish.state_change(record)
-    if change is None:
-        return
-    observability.correlate(change["uuid"])
-    publish.put_event(change)
-    url = record.dynamodb.new_image.get("callback_url") if record.dynamodb else None
-    if url and change["to"] in callback.CALLBACK_STATES:
-        callback.post(url, change)
+
+def _publish_batch(raw_records: list[dict[str, Any]]) -> Published:
+    """Read every record's change, then publish them together: by sequence number, what became of each."""
+    outcomes: Published = {}
+    for raw in raw_records:
+        record = DynamoDBRecord(raw)
+        try:
+            outcomes[record.dynamodb.sequence_number] = publish.state_change(record)
+        except Exception as exc:  # the history entry could not be read (throttled...): this record fails
+            outcomes[record.dynamodb.sequence_number] = exc
+    pending = [(number, change) for number, change in outcomes.items() if isinstance(change, dict)]
+    for (number, _), failure in zip(pending, publish.put_events([change for _, change in pending]), strict=True):
+        if failure is not None:
+            outcomes[number] = failure
+    return outcomes
 
 
 @observability.lambda_entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Handle each stream record; failed ones are reported so only they (and what follows) are retried."""
+    """Publish the batch's changes, then finish each record (its callback); failed records are reported so
+    only they (and what follows them in the shard) are retried."""
+    published = _publish_batch(event.get("Records", []))
+
+    def finish(record: DynamoDBRecord) -> None:
+        change = published[record.dynamodb.sequence_number]
+        if isinstance(change, Exception):
+            raise change
+        if change is None:
+            return
+        observability.correlate(change["uuid"])
+        url = record.dynamodb.new_image.get("callback_url")
+        if url and change["to"] in callback.CALLBACK_STATES:
+            callback.post(url, change)
+
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-    return process_partial_response(event=event, record_handler=_handle_record, processor=processor,
-                                    context=context)
+    return process_partial_response(event=event, record_handler=finish, processor=processor, context=context)

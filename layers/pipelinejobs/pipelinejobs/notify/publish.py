@@ -67,11 +67,33 @@ def _events() -> Any:
     return boto3.client("events")
 
 
-def put_event(change: dict[str, Any]) -> None:
-    """Publish one change; a refused entry raises, so the stream record is retried."""
-    entry = {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(change),
-             "EventBusName": os.environ.get(EVENT_BUS_ENV) or "default", "Resources": []}
-    answer = _events().put_events(Entries=[entry])
-    if answer.get("FailedEntryCount"):
-        failure = answer["Entries"][0]
-        raise RuntimeError(f"PutEvents refused the change: {failure.get('ErrorCode')} {failure.get('ErrorMessage')}")
+#: PutEvents takes at most 10 entries a call.
+MAX_ENTRIES = 10
+
+
+class PublishFailed(RuntimeError):
+    """EventBridge did not take a change: its stream record is retried."""
+
+
+def put_events(changes: list[dict[str, Any]]) -> list[PublishFailed | None]:
+    """Publish changes, up to ``MAX_ENTRIES`` a PutEvents call, in order. Returns, for each change, None if
+    EventBridge took it, else why not: a refused entry fails its own change, a failed call its whole chunk."""
+    bus = os.environ.get(EVENT_BUS_ENV) or "default"
+    outcomes: list[PublishFailed | None] = []
+    for start in range(0, len(changes), MAX_ENTRIES):
+        chunk = changes[start:start + MAX_ENTRIES]
+        entries = [{"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(change), "EventBusName": bus,
+                    "Resources": []} for change in chunk]
+        try:
+            answer = _events().put_events(Entries=entries)
+        except Exception as exc:  # throttled, or unreachable after botocore's retries: every change in the call
+            outcomes += [PublishFailed(f"PutEvents failed: {exc}")] * len(chunk)
+            continue
+        if not answer.get("FailedEntryCount"):
+            outcomes += [None] * len(chunk)
+            continue
+        results = answer["Entries"]  # one per entry, in order; a refused one has an ErrorCode
+        outcomes += [PublishFailed(f"PutEvents refused the change: {result['ErrorCode']} "
+                                   f"{result.get('ErrorMessage', '')}") if result.get("ErrorCode") else None
+                     for result in results]
+    return outcomes
