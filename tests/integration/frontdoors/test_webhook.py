@@ -92,6 +92,26 @@ def test_get_job_pages_through_the_history(webhook, job):
     assert [entry["seq"] for entry in newest["history"]] == [6, 5]
 
 
+@pytest.mark.parametrize(("after", "order", "seqs"), [
+    ("1", "newest", []), ("2", "newest", [1]), ("0", "newest", [2, 1]), ("0", "oldest", [1, 2]),
+    ("2", "oldest", []), ("999999999999", "oldest", []), ("999999999999", "newest", [2, 1]),
+])
+def test_get_job_pages_from_any_cursor_in_either_order(webhook, job, after, order, seqs):
+    job.update({"step": 1})
+    request = sample("webhook", "get-job", job.uuid, job.token)
+    request["queryStringParameters"] = {"token": job.token, "after": after, "order": order}
+    status, page = call(webhook, request)
+    assert status == 200 and [entry["seq"] for entry in page["history"]] == seqs
+
+
+def test_a_cursor_past_the_largest_sequence_number_is_a_400(webhook, job):
+    request = sample("webhook", "get-job", job.uuid, job.token)
+    request["queryStringParameters"] = {"token": job.token, "after": "1000000000000"}
+    status, answer = call(webhook, request)
+    assert status == 400 and answer["errors"] == [
+        {"field": "after", "problem": "1000000000000 is greater than the maximum of 999999999999"}]
+
+
 def test_get_job_needs_a_token_and_says_404_only_to_an_authorised_caller(webhook, tables):
     unknown = "00000000-0000-5000-8000-000000000001"
     request = sample("webhook", "get-job", unknown, "0" * 16)

@@ -71,6 +71,13 @@ def test_the_documents_pipelinejobevent_is_the_event_schema():
     assert schemas["EventName"]["enum"] == list(fsm.EVENTS)
 
 
+def test_the_cursor_limit_is_the_stores_last_sequence_number():
+    from pipelinejobs.storage.dynamodb import _LAST_SEQ
+
+    [after] = [p for p in DOCUMENT["paths"]["/jobs/{uuid}"]["get"]["parameters"] if p["name"] == "after"]
+    assert after["schema"]["maximum"] == _LAST_SEQ
+
+
 def test_query_parameters_are_read_from_the_document():
     assert contract.query("getJob", {"limit": "7", "order": "newest", "unknown": "x"}) == {
         "token": None, "limit": 7, "after": None, "order": "newest"}

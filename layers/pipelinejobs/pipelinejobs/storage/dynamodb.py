@@ -188,7 +188,10 @@ class DynamoDBJobStore(JobStore):
                 newest_first: bool = False) -> HistoryPage:
         Event = self.models.event
         if newest_first:
-            condition = Event.sk.between(event_sk(1), event_sk((after or _LAST_SEQ + 1) - 1))
+            before = (after or _LAST_SEQ + 1) - 1
+            if before < 1:  # nothing is older than the first entry (and BETWEEN refuses an empty range)
+                return HistoryPage([], None)
+            condition = Event.sk.between(event_sk(1), event_sk(before))
         else:
             condition = Event.sk.between(event_sk((after or 0) + 1), event_sk(_LAST_SEQ))
         items = list(Event.query(job_pk(uuid), condition, scan_index_forward=not newest_first,
