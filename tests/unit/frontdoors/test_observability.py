@@ -42,6 +42,8 @@ from pipelinejobs.errors import InvalidEvent
     ({"taskToken": "AAAAKgAAAAIAAAAA", "task_token": "x", "X-Pipeline-Token": "y", "authorization": "Bearer z"},
      {"taskToken": "***", "task_token": "***", "X-Pipeline-Token": "***", "authorization": "***"}),
     ('{"task\\u0054oken": "AAAAKgAAAAIAAAAA"}', '{"taskToken": "***"}'),
+    ({"action": "launch", "execution": "arn:aws:states:us-east-1:1:execution:m:x", "token": "AQCEAAAAKgAAAAMA+/="},
+     {"action": "launch", "execution": "arn:aws:states:us-east-1:1:execution:m:x", "token": "***"}),  # orchestrator
     ("Authorization: Bearer abc.def", "Authorization: ***"),
     # ids and digests of other lengths survive
     *[(kept, kept) for kept in ["job 1b1a7d6e-5c43-5f0e-8a7b-3f2d9c4e6a10 run 0a1b2c3d4e5f", "verify_job_token:52"]],
