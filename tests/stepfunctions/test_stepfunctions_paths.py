@@ -8,6 +8,7 @@ simulated task driven by the simulated clock. Waits are shortened (tests/sfn_har
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 import threading
 import time
@@ -25,6 +26,8 @@ from pipelinejobs.errors import ConcurrencyConflict, InvalidTransition
 from pipelinejobs.launchers import LAUNCHERS
 from pipelinejobs.orchestration import operations
 from pipelinejobs.orchestration.handlers import TIMEOUT_ERRORS
+from pipelinejobs.orchestration.spec import TaskSpec
+from pipelinejobs.orchestration.state import RunState
 
 
 def python(code: str) -> list[str]:
@@ -412,6 +415,52 @@ def test_rerun_refuses_a_running_job(sfn: Harness, monkeypatch: pytest.MonkeyPat
         orchestration.rerun(run.uuid)
     orchestration.kill(run.uuid)
     assert sfn.finish(run.execution_arn)["status"] == "ABORTED"
+
+
+# ---- an execution started outside the SDK ------------------------------------------------------
+
+
+def sdk_input(pipeline_uuid: str, data: dict) -> tuple[str, dict]:
+    """The job set up, and the input ``orchestration.start`` would give its execution, but no claim made:
+    what someone starting the execution with the AWS CLI has."""
+    record = pipelinejobs.PipelineJob(pipeline_uuid, data).setup().record
+    spec = TaskSpec.resolve(pipelinejobs.get_pipeline(pipeline_uuid).task)
+    state = RunState.first(job=record.uuid, pipeline=pipeline_uuid, run_id=secrets.token_hex(6), spec=spec,
+                           attempt=record.attempt + 1, now=time.time())
+    return record.uuid, state.to_dict()
+
+
+@pytest.mark.parametrize("task", [{"launcher": "local", "params": {"command": python("print('ran')")}},
+                                  {"launcher": "external"}], ids=["polling", "callback"])
+def test_an_execution_the_sdk_did_not_start_fails_job_not_claimed_and_leaves_the_job_alone(sfn: Harness, task):
+    uuid, state = sdk_input(pipeline(f"outside-{task['launcher']}", **task), {"sample": 1})
+    before = pipelinejobs.get_job(uuid).history
+
+    started = sfn.sfn.start_execution(stateMachineArn=sfn.state_machine_arn, name=f"{uuid}-{state['run_id']}",
+                                      input=json.dumps(state))
+
+    described = sfn.finish(started["executionArn"])
+    assert (described["status"], described.get("error")) == ("FAILED", "JobNotClaimed")
+    assert uuid in described["cause"] and f"pipelinejobs rerun {uuid}" in described["cause"]
+    assert step_names(sfn, started["executionArn"])[-1] == "NotClaimed"
+    assert (job(uuid).state, job(uuid).run_id, pipelinejobs.get_job(uuid).history) == ("CREATED", None, before)
+
+
+def test_an_outside_execution_for_a_job_a_run_owns_fails_and_the_run_goes_on(sfn: Harness,
+                                                                            monkeypatch: pytest.MonkeyPatch):
+    sfn.use_simulated_launcher(monkeypatch)
+    sfn.real_wait = 0.05
+    uuid = pipeline("owned", launcher="simulated", params={"duration": 10**6})
+    run = orchestration.start(uuid, {"sample": 2})
+    wait_until(lambda: job(run.uuid).state == "RUNNING", what="the job to run")
+    _, state = sdk_input(uuid, {"sample": 2})
+
+    started = sfn.sfn.start_execution(stateMachineArn=sfn.state_machine_arn, name="by-hand", input=json.dumps(state))
+
+    assert sfn.finish(started["executionArn"]).get("error") == "JobNotClaimed"  # not "superseded": never its run
+    assert (job(run.uuid).state, job(run.uuid).run_id) == ("RUNNING", run.run_id)
+    assert sfn.sfn.describe_execution(executionArn=run.execution_arn)["status"] == "RUNNING"
+    orchestration.kill(run.uuid)
 
 
 # ---- callback mode ----------------------------------------------------------------------------

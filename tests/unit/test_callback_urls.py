@@ -3,10 +3,13 @@ POST connecting to the address that was checked."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 import pytest
 from frontdoors import LoopbackServer
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipelinejobs import PipelineJob, callback_urls
 from pipelinejobs.errors import InvalidEvent
@@ -24,6 +27,8 @@ CHANGE = {"uuid": "1b1a7d6e-5c43-5f0e-8a7b-3f2d9c4e6a10", "from": "RUNNING", "to
                                      "instead)"),
     ("https://example.org:99999/", "has a port that is not a number from 0 to 65535"),
     ("https://example.org/" + "a" * 2048, "is 2068 characters; the limit is 2048"),
+    ("http://[::1/cb", "is not a well-formed URL (a host in [brackets] must be a complete IPv6 address)"),
+    ("http://[example.org]/cb", "is not a well-formed URL (a host in [brackets] must be a complete IPv6 address)"),
 ])
 def test_a_job_cannot_be_created_with_a_bad_callback_url(url, problem):
     with pytest.raises(InvalidEvent) as refused:  # refused before the table is touched: no AWS here at all
@@ -43,9 +48,17 @@ def _resolving_to(monkeypatch, *addresses: str) -> None:
     monkeypatch.setattr(callback_urls.socket, "getaddrinfo", getaddrinfo)
 
 
+#: IPv6 addresses that reach an IPv4 address through a translator or a tunnel, each embedding 10.0.0.1,
+#: 127.0.0.1 or 169.254.169.254 (the instance metadata): NAT64's well-known prefix, its local-use prefix read
+#: at /96 and at /48, 6to4, Teredo (client 10.0.0.1, obfuscated), IPv4-compatible.
+EMBEDDING_PRIVATE = ["64:ff9b::a00:1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1",
+                     "64:ff9b:1:a00:1::", "2002:a00:1::1", "2002:7f00:1::", "2001:0:4136:e378:8000:63bf:f5ff:fffe",
+                     "::a00:1"]
+
+
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254",
                                      "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:10.0.0.1",
-                                     "224.0.0.1"])
+                                     "224.0.0.1", *EMBEDDING_PRIVATE])
 def test_a_host_resolving_to_a_non_public_address_is_refused(monkeypatch, address):
     _resolving_to(monkeypatch, "93.184.215.14", address)  # one bad answer among good ones is enough to refuse
     with pytest.raises(callback_urls.ForbiddenAddress, match="not a public address"):
@@ -59,6 +72,40 @@ def test_public_addresses_pass_and_the_deployment_may_allow_private_ones(monkeyp
     _resolving_to(monkeypatch, "10.0.0.5")
     monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")
     assert callback_urls.public_addresses("internal.example", 80) == ["10.0.0.5"]
+
+
+def test_an_address_embedding_a_public_ipv4_address_is_public(monkeypatch):
+    _resolving_to(monkeypatch, "64:ff9b::5db8:d70e", "2002:5db8:d70e::1", "::ffff:93.184.215.14")
+    assert len(callback_urls.public_addresses("hooks.example.org", 443)) == 3
+
+
+def _embeddings(v4: ipaddress.IPv4Address) -> list[ipaddress.IPv6Address]:
+    """``v4`` embedded as each translator or tunnel that callback_urls unwraps would carry it."""
+    n = int(v4)
+    return [ipaddress.IPv6Address(f"::ffff:{v4}"), ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b::")) | n),
+            ipaddress.IPv6Address(int(ipaddress.IPv6Address("2002::")) | n << 80)]
+
+
+@given(st.ip_addresses(v=4))
+def test_an_embedded_ipv4_address_is_judged_as_itself(v4):
+    public = v4.is_global and not v4.is_multicast
+    for address in _embeddings(v4):
+        assert callback_urls._public(address) == public, address
+
+
+@given(st.ip_addresses(v=4).filter(lambda v4: not v4.is_global), st.sampled_from([48, 56, 64, 96]),
+       st.integers(0, 2**16 - 1))
+def test_a_local_use_nat64_address_is_refused_if_any_prefix_length_reads_a_private_ipv4_address(v4, length, noise):
+    """The operator's prefix length inside 64:ff9b:1::/48 is unknown: every reading must be public."""
+    n, base = int(v4), int(ipaddress.IPv6Address("64:ff9b:1::"))
+    split = {48: 16, 56: 8, 64: 0, 96: 32}[length]  # bits of the IPv4 address before the u octet (bits 64-71)
+    if length == 96:
+        bits = base | (noise << 32) | n
+    else:
+        high, low = n >> (32 - split), n & ((1 << (32 - split)) - 1)
+        bits = base | (high << 64) | (low << (56 - (32 - split)))
+        bits |= noise & ((1 << (56 - (32 - split))) - 1)  # suffix bits: anything
+    assert not callback_urls._public(ipaddress.IPv6Address(bits))
 
 
 def test_the_post_connects_to_the_address_that_was_checked(monkeypatch):

@@ -45,9 +45,9 @@ def test_name_is_an_alias_of_event_and_data_defaults_to_empty():
         ({"uuid": "../../etc/passwd", "event": "run"}, "uuid", "lowercase, hyphenated uuid"),
         ({"uuid": UUID.upper(), "event": "run"}, "uuid", "lowercase, hyphenated uuid"),
         ({"uuid": UUID, "event": "run", "token": "XYZ"}, "token", "lowercase hex"),
-        ({"uuid": UUID, "event": "run", "data": [1, 2]}, "data", "not of type 'object'"),
+        ({"uuid": UUID, "event": "run", "data": [1, 2]}, "data", "must be an object, not an array"),
         ({"uuid": UUID, "event": "run", "id": "a b"}, "id", "1-128 characters"),
-        ({"uuid": 7, "event": "run"}, "uuid", "not of type 'string'"),
+        ({"uuid": 7, "event": "run"}, "uuid", "must be a string, not an integer"),
     ],
 )
 def test_each_fault_names_its_field(message: dict, field: str, problem: str):

@@ -163,11 +163,15 @@ def test_dispatch_routes_every_step_exactly_once():
 
 def test_only_real_failures_end_an_execution_failed():
     """A superseded run (killed, rerun, reset by someone else) ends in a Succeed state, so
-    JobExecutionsFailedAlarm (ExecutionsFailed) counts only jobs that failed and recoveries that did."""
+    JobExecutionsFailedAlarm (ExecutionsFailed) counts only jobs that failed, recoveries that did, and
+    executions that never owned their job (started outside start/rerun: nothing was run)."""
     routes = {c["StringEquals"]: c["Next"] for c in ASL["States"]["Dispatch"]["Choices"]}
     assert ASL["States"][routes[Step.SUPERSEDED]]["Type"] == "Succeed"
     assert ASL["States"][routes[Step.FAILED]] == {**ASL["States"]["Failed"], "Type": "Fail", "Error": "JobFailed"}
-    assert {name for name, state in ASL["States"].items() if state["Type"] == "Fail"} == {"Failed", "RecoveryFailed"}
+    not_claimed = ASL["States"][routes[Step.NOT_CLAIMED]]
+    assert (not_claimed["Type"], not_claimed["Error"], not_claimed["CausePath"]) == ("Fail", "JobNotClaimed", "$.cause")
+    assert {name for name, state in ASL["States"].items() if state["Type"] == "Fail"} == {
+        "Failed", "RecoveryFailed", "NotClaimed"}
 
 
 def test_every_launch_step_invokes_the_launch_action():

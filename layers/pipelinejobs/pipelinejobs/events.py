@@ -16,6 +16,7 @@ from typing import Any
 
 from .config import MAX_DATA_BYTES
 from .errors import InvalidEvent, PayloadTooLarge
+from .redaction import redact
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,35 @@ _FORMATS = {
 }
 
 
+#: JSON's types, as a problem names them.
+_JSON_TYPES = {"string": "a string", "object": "an object", "array": "an array", "integer": "an integer",
+               "number": "a number", "boolean": "true or false", "null": "null"}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return {str: "string", dict: "object", list: "array", int: "integer", float: "number"}.get(type(value), "object")
+
+
+def shown(value: Any) -> str:
+    """A sender's value as an error message may quote it: a string or number (redacted if it is shaped like a
+    token: messages are logged, and a token sent in the wrong field is still a secret), anything else only by
+    its JSON type, which is all a sender needs to fix it (and keeps a token sent in a list out of it)."""
+    if _json_type(value) in ("string", "integer", "number"):
+        return repr(redact(value))
+    return _JSON_TYPES[_json_type(value)]
+
+
 def _field_of(error) -> list[str]:
     """Name the field(s) a jsonschema error is about, as a sender would."""
     path = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "required":
         return [error.message.split("'")[1]]
     if error.validator == "additionalProperties":
-        extra = set(error.instance) - set(error.schema.get("properties", {}))
+        extra = map(redact, set(error.instance) - set(error.schema.get("properties", {})))  # a key may be a token
         return sorted(f"{path}.{name}" if path else name for name in extra)
     if error.validator == "oneOf" and not path:
         return ["event"]
@@ -98,9 +121,13 @@ def problem(error) -> str:
         return "is required"
     if error.validator == "pattern":
         return f"must be {_FORMATS.get(str(error.absolute_path[-1]), error.validator_value)}"
+    if error.validator == "type":
+        expected = [error.validator_value] if isinstance(error.validator_value, str) else error.validator_value
+        wanted = " or ".join(_JSON_TYPES[t] for t in expected)
+        return f"must be {wanted}, not {_JSON_TYPES[_json_type(error.instance)]}"
     if error.validator == "enum":
-        return f"{error.instance!r} is not one of {', '.join(error.validator_value)}"
-    return error.message
+        return f"{shown(error.instance)} is not one of {', '.join(map(str, error.validator_value))}"
+    return error.message.replace(repr(error.instance), shown(error.instance))  # jsonschema's words, our quoting
 
 
 def parse_event(message: Any) -> Event:

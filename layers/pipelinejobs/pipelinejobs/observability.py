@@ -1,9 +1,11 @@
 """Logs, metrics and traces for the Lambda front doors (Powertools), with tokens kept out of logs.
 
-Tokens travel in query strings (``?token=...``) and in message bodies
-(``"token": ...``), and Powertools can be told to log whole Lambda events
-(``POWERTOOLS_LOGGER_LOG_EVENT``), so redaction happens in the formatter: every
-record is scrubbed on its way out, whoever wrote it.
+Tokens travel in query strings (``?token=...``), headers (``Authorization``) and
+message bodies (``"token": ...``), and Powertools can be told to log whole Lambda
+events (``POWERTOOLS_LOGGER_LOG_EVENT``), so redaction happens in the formatter:
+every record is scrubbed on its way out, whoever wrote it. It goes by what a value
+*is*, not by how its key is spelled (a sender chooses the spelling: ``"to\\u006ben"``
+in JSON text, ``tok%65n=`` in a query): see :mod:`.redaction`.
 
 Metrics are one EMF line per event (``single_metric``), because each needs its
 own dimensions (the event, and for rejections the reason) and EMF shares one
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,29 +26,9 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from . import fsm
+from .redaction import redact
 
 NAMESPACE = "PipelineJobs"
-REDACTED = "***"
-
-#: Keys whose values are secrets wherever they appear in a logged structure (compared lowercased).
-_SECRET_KEYS = frozenset({"token", "tasktoken", "authorization"})
-#: ``token=...`` in query strings and URLs, and ``"token": "..."`` inside JSON text.
-_SECRET_PATTERNS = (
-    (re.compile(r"(?i)((?:^|[?&\s])token=)[^&\s\"']+"), rf"\g<1>{REDACTED}"),
-    (re.compile(r"(?i)(\"token\"\s*:\s*\")[^\"]*"), rf"\g<1>{REDACTED}"),
-)
-
-
-def redact(value: Any) -> Any:
-    """``value`` with every token replaced by ``***`` (dicts, lists and strings, recursively)."""
-    if isinstance(value, dict):
-        return {k: REDACTED if str(k).lower() in _SECRET_KEYS else redact(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        for pattern, replacement in _SECRET_PATTERNS:
-            value = pattern.sub(replacement, value)
-    return value
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):

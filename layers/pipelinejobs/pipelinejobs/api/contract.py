@@ -88,7 +88,7 @@ def query(operation_id: str, given: Mapping[str, str] | None) -> dict[str, Any]:
 
 def _problem(error) -> str:
     if error.validator == "type" and error.validator_value == "integer":
-        return f"must be an integer, not {error.instance!r}"
+        return f"must be an integer, not {events.shown(error.instance)}"
     return events.problem(error)  # the token's and event's schemas are the PipelineJobEvent's: the same words
 
 

@@ -19,6 +19,7 @@ class Step(StrEnum):
     FINISHED = "finished"
     FAILED = "failed"
     SUPERSEDED = "superseded"  # the job is no longer this run's (killed, rerun)
+    NOT_CLAIMED = "not_claimed"  # the job was never this run's: an execution started outside start/rerun
 
 
 class Mode(StrEnum):
@@ -38,6 +39,13 @@ LIVE_STATES = frozenset({"CREATED", "RUNNING"})
 
 #: States only a job that finished reaches (it may have moved on to indexing or validation already).
 FINISHED_STATES = frozenset({"FINISHED", "INDEXING", "VALIDATING", "VALIDATED", "REJECTED", "FINALIZED"})
+
+
+def claim_id(run_id: str) -> str:
+    """The id of the event by which ``start``/``rerun`` claim a job for run ``run_id``: its marker is the
+    proof, for a step that finds the job not its run's, that the run was ever the job's."""
+    return f"{run_id}.start"
+
 
 #: ``source`` of the events orchestration sends, in the job's history.
 SOURCE = "stepfunctions"

@@ -10,6 +10,9 @@ run's (so a killed or rerun execution's late step changes nothing).
 A step that finds the job no longer its run's (killed, rerun, or moved on by
 someone else) returns the state with ``next`` superseded, and the execution ends
 in the Succeed state ``Superseded``: a run that was told to stop is not a failure.
+A step whose run never claimed the job (an execution started with StartExecution
+rather than ``start``/``rerun``) returns ``next`` not_claimed instead, and the
+execution fails with ``JobNotClaimed``: nothing was run, and its starter must know.
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ from ..errors import InvalidTransition, PreconditionFailed
 from ..jobs import PipelineJob, get_job
 from ..launchers import ENDED_PHASES, LaunchRequest, Phase, TaskStatus, get_launcher
 from ..records import JobRecord, Outcome
-from ..service import handle_event
+from ..service import get_store, handle_event
 from . import clock
-from .flow import FINISHED_STATES, LIVE_STATES, SOURCE, Step
+from .flow import FINISHED_STATES, LIVE_STATES, SOURCE, Step, claim_id
 from .state import RunState
 
 
@@ -228,7 +231,16 @@ def _after_job_ended(state: RunState, record: JobRecord) -> RunState:
 
 
 def _superseded(state: RunState, record: JobRecord) -> RunState:
-    """End the run without touching the job, saying why (the execution's output)."""
+    """End the run without touching the job, saying why (the execution's output); or, if the run never
+    owned the job, fail it with a cause saying how to start one (see :func:`_never_claimed`)."""
+    if record.run_id != state.run_id and _never_claimed(state):
+        cause = (f"job {state.job} was never claimed by run {state.run_id}, so this execution changed nothing: "
+                 f"it was not started by pipelinejobs. Start a job's run with `pipelinejobs submit "
+                 f"{state.pipeline} --data ...` (orchestration.start), or `pipelinejobs rerun {state.job}` "
+                 f"(orchestration.rerun) if it ran before: they claim the job, then start the execution.")
+        observability.logger().warning("run never claimed the job: failing", extra={"job": state.job,
+                                                                                     "run_id": state.run_id})
+        return state.not_claimed(cause)
     if record.run_id is None:
         reason = "released"  # kill (or a rerun's reset) cleared the job's run
     elif record.run_id != state.run_id:
@@ -239,6 +251,15 @@ def _superseded(state: RunState, record: JobRecord) -> RunState:
            "job_run_id": record.run_id, "run_id": state.run_id}
     observability.logger().info("run superseded: ending quietly", extra={"job": state.job, **why})
     return state.superseded_because(why)
+
+
+def _never_claimed(state: RunState) -> bool:
+    """Whether the job has no record of this run's claim. ``start`` and ``rerun`` claim the job with an event
+    before starting the execution, so an execution whose run is not the job's was either released or taken
+    over (its claim is on record) or started by someone else with an input of their own (it is not). Read
+    only on this path: a step of the job's own run never pays for it."""
+    _, claimed = get_store().load(state.job, claim_id(state.run_id))
+    return claimed is None
 
 
 def _end_attempt(state: RunState, record: JobRecord, reason: str, retry: bool,

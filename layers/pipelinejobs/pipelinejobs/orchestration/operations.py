@@ -36,7 +36,7 @@ from ..pipelines import active_pipeline, get_pipeline
 from ..records import JobSummary
 from ..service import handle_event
 from . import clock
-from .flow import LIVE_STATES
+from .flow import LIVE_STATES, claim_id
 from .spec import TaskSpec
 from .state import RunState
 
@@ -144,7 +144,7 @@ def _begin(job: PipelineJob, spec: TaskSpec, config: Config | None) -> Run:
     state = RunState.first(job=job.uuid, pipeline=job.pipeline_uuid, run_id=run_id, spec=spec,
                            attempt=job.record.attempt + 1, now=clock.now(), callback_url=job.callback)
     _send(job.uuid, "update", {"run_id": run_id, "execution_arn": execution_arn, "task": spec.to_dict()},
-          f"{run_id}.start", config, fields={"run_id": run_id, "execution_arn": execution_arn},
+          claim_id(run_id), config, fields={"run_id": run_id, "execution_arn": execution_arn},
           expect={"run_id": None})
     try:
         client("stepfunctions").start_execution(stateMachineArn=machine, name=name, input=json.dumps(state.to_dict()))

@@ -47,6 +47,8 @@ class RunState:
     carry: dict[str, Any] | None = None
     #: Why the run stopped without touching the job (``next`` superseded): the execution's output says it.
     superseded: dict[str, Any] | None = None
+    #: Why the job was never this run's (``next`` not_claimed): the cause the execution fails with.
+    cause: str | None = None
 
     @classmethod
     def first(cls, *, job: str, pipeline: str, run_id: str, spec: TaskSpec, attempt: int, now: float,
@@ -64,8 +66,9 @@ class RunState:
 
     def to_dict(self) -> dict[str, Any]:
         data = {**asdict(self), "spec": self.spec.to_dict()}
-        if self.superseded is None:  # only the last state of a superseded run has it
-            del data["superseded"]
+        for last_only in ("superseded", "cause"):  # only the last state of a run that stopped has them
+            if data[last_only] is None:
+                del data[last_only]
         return data
 
     # ---- transitions of the run (each returns a new state) --------------------------
@@ -76,6 +79,10 @@ class RunState:
     def superseded_because(self, why: dict[str, Any]) -> Self:
         """The job is no longer this run's: end quietly (the Succeed state ``Superseded``), saying why."""
         return replace(self, next=Step.SUPERSEDED, error=None, superseded=why)
+
+    def not_claimed(self, cause: str) -> Self:
+        """The job was never this run's: fail the execution (the Fail state ``NotClaimed``) with ``cause``."""
+        return replace(self, next=Step.NOT_CLAIMED, error=None, cause=cause)
 
     def timed_out(self, now: float) -> bool:
         return self.deadline is not None and now >= self.deadline
