@@ -81,11 +81,10 @@ def post_callback(uuid: str) -> dict[str, Any]:
 
 @app.post("/events")
 def post_event() -> dict[str, Any]:
-    """Operation ``postEvent``. An Idempotency-Key header is the event's id, as the body's ``id`` would be."""
+    """Operation ``postEvent``. An Idempotency-Key header is the event's id: same key, one event, whatever the
+    body (its ``id`` included)."""
     message, key = _json_body(), _idempotency_key()
     if key is not None and isinstance(message, dict):
-        if "id" in message and message["id"] != key:
-            raise InvalidEvent.single(IDEMPOTENCY_KEY, "differs from the body's id: give one, or the same")
         message = {**message, "id": key}
     return frontdoor.apply(message, source="webhook").to_dict()
 
