@@ -160,6 +160,8 @@ def test_an_idempotency_key_wins_over_the_bodys_id(job, webhook):
 
     assert [(code, answer["duplicate"]) for code, answer in answers] == [(200, False), (200, True)]
     assert [entry.id for entry in job.history[1:]] == ["header-id"]
+    code, answer = post_event(webhook, {**message, "id": 7}, headers={"Idempotency-Key": "header-id"})
+    assert code == 400 and [e["field"] for e in answer["errors"]] == ["id"]  # the body is checked as sent
 
 
 def test_a_senders_own_id_is_one_event_forever(job):

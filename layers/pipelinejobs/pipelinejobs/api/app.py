@@ -85,6 +85,8 @@ def post_event() -> dict[str, Any]:
     body (its ``id`` included)."""
     message, key = _json_body(), _idempotency_key()
     if key is not None and isinstance(message, dict):
+        if "id" in message:
+            parse_event(message)  # the body must be valid as sent: the key replaces a valid id, never a broken one
         message = {**message, "id": key}
     return frontdoor.apply(message, source="webhook").to_dict()
 
