@@ -171,9 +171,10 @@ class JobStore(ABC):
         """The first outcome, in the job's current state. A repeated callback (a derived id) is a sign of life,
         so it refreshes ``last_heartbeat``; a sender's own id repeated is only a retry."""
         outcome = replace(marker.outcome, state=job.state)
-        now = now_iso()
-        if is_derived(event.id) and self.record_heartbeat(job, now):
-            return outcome, replace(job, last_heartbeat=now)
+        if is_derived(event.id):
+            now = now_iso()
+            if self.record_heartbeat(job, now):
+                return outcome, replace(job, last_heartbeat=now)
         return outcome, None
 
     @staticmethod
