@@ -117,6 +117,35 @@ def test_webhook_callbacks_with_the_jobs_token_finish_an_external_job(stack: Sta
     assert stack.http("GET", f"/jobs/{uuid}?token={token}")[1]["state"] == "FINISHED"
 
 
+def test_a_rerun_of_an_external_job_counts_the_runners_identical_curl_callbacks(stack: Stack):
+    """Issue 10 item 1: curl's RUNNING and FINISHED, byte for byte the first attempt's, move the rerun too."""
+    pipeline = register(stack, "it-again", {"launcher": "external", "timeout_seconds": 120})
+    run = stack.cli("submit", pipeline, "--data", '{"sample": "it-again"}')
+    uuid, token = run["uuid"], stack.token(run["uuid"])
+    stepfunctions = stack.client("stepfunctions")
+
+    def report(execution_arn: str, attempt: int) -> list[tuple[int, Any]]:
+        """Wait for the attempt's launch, POST the runner's two callbacks, wait for its execution to succeed."""
+        def launched() -> bool:
+            status, page = stack.http("GET", f"/jobs/{uuid}?token={token}&order=newest")
+            return status == 200 and any(e["data"].get("status") == "LAUNCHED" and e["data"].get("attempt") == attempt
+                                         for e in page["history"])
+
+        wait_until(launched, timeout=60, what=f"attempt {attempt}'s launch")
+        answers = [stack.http("POST", f"/jobs/{uuid}/events?token={token}&status={status}", b"")
+                   for status in ("RUNNING", "FINISHED")]
+        wait_until(lambda: stepfunctions.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED",
+                   timeout=60, what=f"attempt {attempt}'s execution to succeed")
+        return answers
+
+    answers = report(run["execution_arn"], 1)
+    answers += report(stack.cli("rerun", uuid)["execution_arn"], 2)
+
+    assert [(code, body["duplicate"], body["state"]) for code, body in answers] == [
+        (200, False, "RUNNING"), (200, False, "FINISHED")] * 2
+    assert [e["name"] for e in stack.cli("history", uuid)].count("finish") == 2
+
+
 def test_kill_then_rerun_through_the_cli(stack: Stack):
     pipeline = register(stack, "it-long", {"launcher": "local", "params": {"command": [*TASK, "--sleep", "600"]},
                                            "poll": POLL})

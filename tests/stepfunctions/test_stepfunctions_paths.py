@@ -18,6 +18,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from frontdoors import LambdaContext, callback_request, conforming_webhook
 from sfn_harness import ORCHESTRATOR, Harness, moto_batch_queue, state_transitions, wait_until
 
 import pipelinejobs
@@ -535,6 +536,51 @@ def test_callback_events_count_as_heartbeats(sfn: Harness):
 
     assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
     assert job(run.uuid).state == "FINISHED"
+
+
+def runner_callbacks(uuid: str) -> Callable[[str], dict]:
+    """An outside runner as curl would be: POST /jobs/{uuid}/events?token=&status= with an empty body, through
+    the webhook's handler. Its callbacks in every attempt are the same bytes."""
+    webhook, token = conforming_webhook(), pipelinejobs.get_job(uuid).token
+
+    def post(status: str) -> dict:
+        response = webhook(callback_request(uuid, {"token": token, "status": status}, None), LambdaContext())
+        assert response["statusCode"] == 200, response
+        return json.loads(response["body"])
+
+    return post
+
+
+def test_a_runners_identical_callbacks_count_in_its_second_attempt(sfn: Harness):
+    run = orchestration.start(pipeline("same-words", launcher="external", max_attempts=2))
+    first_token = wait_until(lambda: job(run.uuid).task_token, what="the first attempt's token")
+    post = runner_callbacks(run.uuid)
+    post("RUNNING")
+    post("FAILED")
+
+    wait_until(lambda: job(run.uuid).task_token not in (None, first_token), what="the second attempt's token")
+    answers = [post("RUNNING"), post("SUCCEEDED")]
+
+    assert [(a["duplicate"], a["state"]) for a in answers] == [(False, "RUNNING"), (False, "FINISHED")]
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    assert (job(run.uuid).state, job(run.uuid).attempt) == ("FINISHED", 2)
+
+
+def test_a_rerun_counts_the_runners_identical_callbacks(sfn: Harness):
+    first = orchestration.start(pipeline("again", launcher="external"))
+    wait_until(lambda: job(first.uuid).task_token, what="the execution to wait on its token")
+    post = runner_callbacks(first.uuid)
+    post("RUNNING")
+    post("SUCCEEDED")
+    assert sfn.finish(first.execution_arn)["status"] == "SUCCEEDED"
+
+    second = orchestration.rerun(first.uuid)
+    wait_until(lambda: job(first.uuid).attempt == 2 and job(first.uuid).task_token, what="the rerun's token")
+    answers = [post("RUNNING"), post("SUCCEEDED")]
+
+    assert [(a["duplicate"], a["state"]) for a in answers] == [(False, "RUNNING"), (False, "FINISHED")]
+    assert sfn.finish(second.execution_arn)["status"] == "SUCCEEDED"
+    assert [name for name, _ in applied(first.uuid)].count("finish") == 2
 
 
 def test_callback_timeout_fails_the_job(sfn: Harness):

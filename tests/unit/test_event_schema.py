@@ -9,7 +9,7 @@ from jsonschema import Draft202012Validator
 
 from pipelinejobs.config import MAX_DATA_BYTES
 from pipelinejobs.errors import InvalidEvent, PayloadTooLarge
-from pipelinejobs.events import content_id, parse_event, schema
+from pipelinejobs.events import content_id, explicit_id, is_derived, parse_event, schema
 
 UUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 TOKEN = "0123456789abcdef"
@@ -89,3 +89,17 @@ def test_content_id_is_stable_and_content_sensitive():
     assert content_id(UUID, "run", {"a": 1}) != content_id(UUID, "run", {"a": 2})
     assert content_id(UUID, "run", {}) != content_id(UUID, "finish", {})
     parse_event({"uuid": UUID, "event": "run", "id": content_id(UUID, "run", {})})  # ids fit the schema
+
+
+def test_only_content_ids_are_derived():
+    assert is_derived(content_id(UUID, "run", {}))
+    assert not any(is_derived(i) for i in (None, "callback-42", "c-123", "c-" + "A" * 40, UUID))
+
+
+@pytest.mark.parametrize("key", ["", "two words", "a" * 129, '"quoted"', "job#1", "line\n"])
+def test_an_explicit_id_is_checked_by_the_id_rule_and_named(key):
+    with pytest.raises(InvalidEvent) as refused:
+        explicit_id(key, "Idempotency-Key")
+    assert refused.value.errors == [{"field": "Idempotency-Key",
+                                     "problem": "must be 1-128 characters from A-Z a-z 0-9 . _ : @ -"}]
+    assert explicit_id(UUID, "Idempotency-Key") == UUID

@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 import pipelinejobs
-from pipelinejobs import orchestration
+from pipelinejobs import callbacks, orchestration
 from pipelinejobs.errors import InvalidTaskSpec, InvalidTransition, PreconditionFailed
 from pipelinejobs.launchers import LAUNCHERS, TaskStatus
 from pipelinejobs.launchers.aws import client
@@ -134,6 +134,15 @@ def test_other_events_are_heartbeats_only_when_the_task_asked_for_them(moto_env,
     send(chatty.uuid, "update", {"progress": 2}, source="stepfunctions")  # orchestration's own: not a sign of life
 
     assert sent == [("send_task_heartbeat", {"taskToken": "token-1"})]
+
+
+def test_a_repeated_callback_is_a_heartbeat_too(moto_env, sent):
+    job = awaiting(new_job(), heartbeat=60)
+    beat = callbacks.callback_message(job.uuid, token=None, status="HEARTBEAT", event=None, data={"progress": 1})
+    outcomes = [pipelinejobs.handle_event(beat, trusted=True, source="webhook") for _ in range(3)]
+
+    assert [o.duplicate for o in outcomes] == [False, True, True]
+    assert sent == [("send_task_heartbeat", {"taskToken": "token-1"})] * 3
 
 
 def test_nothing_is_settled_twice_or_for_a_job_that_was_not_waiting(moto_env, sent):

@@ -112,20 +112,21 @@ def body_data(body: str | None, content_type: str | None) -> dict[str, Any]:
 
 
 def callback_message(uuid: str, *, token: str | None, status: str | None, event: str | None,
-                     data: dict[str, Any]) -> dict[str, Any]:
+                     data: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
     """The PipelineJobEvent a callback stands for.
 
     An explicit ``event`` (a PipelineJob event, spelt exactly: only runners' status
     words vary) wins over ``status``. The runner's status is kept in
     ``data`` (unless the body already says one), so an ``update`` still shows
-    what the runner reported. The event id is derived from the content, so a
-    runner that delivers the same callback twice has it applied once.
+    what the runner reported. Without ``event_id`` (the runner's Idempotency-Key)
+    the event id is derived from the content, so a runner that delivers the same
+    callback twice has it applied once within an attempt (``events.content_id``).
     """
     name = event or event_for_status(status)
     if status and "status" not in data:
         data = {**data, "status": status}
     check_data_size(data)  # before the content id is computed on it: it must be JSON, and not too large
-    message = {"uuid": uuid, "event": name, "data": data, "id": content_id(uuid, name, data)}
+    message = {"uuid": uuid, "event": name, "data": data, "id": event_id or content_id(uuid, name, data)}
     if token is not None:
         message["token"] = token
     return message

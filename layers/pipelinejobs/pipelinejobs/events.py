@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -38,6 +39,13 @@ def _validator():
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(schema())
+
+
+@cache
+def _id_validator():
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema()["properties"]["id"])
 
 
 def compact_json(value: Any) -> str:
@@ -148,11 +156,33 @@ def parse_event(message: Any) -> Event:
     )
 
 
+#: A derived id: ``c-`` and 40 hex digits of SHA-256 (content_id). Ids of this form are deduplicated per scope.
+_CONTENT_ID = re.compile(r"c-[0-9a-f]{40}")
+
+
 def content_id(uuid: str, event: str, data: Any) -> str:
     """An event id derived from content, for callbacks that carry none.
 
-    A job runner that delivers the same callback twice sends the same bytes,
-    so the second delivery maps to the same id and is applied once.
+    A job runner that delivers the same callback twice sends the same bytes, so
+    the second delivery maps to the same id and is applied once. The same bytes
+    also come from a new attempt of the job (a rerun, a retry, a periodic
+    heartbeat), so a derived id is one event only within the job's scope (its
+    attempt and generation, ``JobRecord.scope``): the store remembers the scope
+    each derived id was applied in (see ``is_derived``).
     """
     digest = hashlib.sha256(compact_json([uuid, event, data]).encode()).hexdigest()
     return f"c-{digest[:40]}"
+
+
+def is_derived(event_id: str | None) -> bool:
+    """Whether ``event_id`` is one ``content_id`` made (scoped to the job's attempt), rather than a sender's own
+    choice (an ``id`` in the message, an Idempotency-Key), which is one event forever."""
+    return event_id is not None and _CONTENT_ID.fullmatch(event_id) is not None
+
+
+def explicit_id(value: str, field_name: str) -> str:
+    """A sender's own event id (an ``Idempotency-Key`` header), checked by the PipelineJobEvent schema's ``id``
+    rule and returned as it is: it *is* the event's id. A bad one is an InvalidEvent naming ``field_name``."""
+    if next(_id_validator().iter_errors(value), None) is not None:
+        raise InvalidEvent.single(field_name, f"must be {_FORMATS['id']}")
+    return value

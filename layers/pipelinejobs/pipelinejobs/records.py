@@ -40,6 +40,16 @@ class JobRecord:
     launch: dict[str, Any] | None = None
     #: Callback mode: the waiting Task's token, settled when the job reaches FINISHED or FAILED.
     task_token: str | None = field(default=None, repr=False)
+    #: How many times ``ready`` was applied: with ``attempt``, it makes the job's dedup scope (``scope``).
+    generation: int = 0
+    #: When the job last heard from anyone: every event recorded, and every repeated callback (a heartbeat).
+    last_heartbeat: str | None = None
+
+    @property
+    def scope(self) -> str:
+        """Where a derived (content) event id is deduplicated: a new attempt (orchestration's launch) or a
+        rerun by hand (reset -> ready) starts a new scope, in which the same callback counts again."""
+        return f"{self.attempt}.{self.generation}"
 
     def to_dict(self) -> dict[str, Any]:
         """The job as callers see it: the task token is a credential and is never included."""
@@ -79,7 +89,8 @@ class HistoryPage:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of handling one event. A duplicate returns the first result."""
+    """The result of handling one event. A duplicate returns the first result (its event, previous_state
+    and seq, ``duplicate`` set) with the job's *current* state: what the sender needs to know now."""
 
     uuid: str
     event: str
@@ -91,6 +102,15 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class IdMarker:
+    """What the store remembers of an applied event id: the first outcome and, for a derived id, the job's
+    ``scope`` it was applied in (None for a sender's own id, which is one event forever)."""
+
+    outcome: Outcome
+    scope: str | None = None
 
 
 @dataclass

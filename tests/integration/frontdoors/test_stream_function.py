@@ -10,7 +10,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 from frontdoors import LambdaContext, LoopbackServer, handler_module
 
-from pipelinejobs import callback_urls
+import pipelinejobs
+from pipelinejobs import callback_urls, callbacks
 from pipelinejobs.notify import callback, publish
 
 import support
@@ -183,3 +184,29 @@ def test_a_put_events_call_that_fails_fails_every_change_in_it(monkeypatch):
     assert outcomes[:10] == [None] * 10
     assert [str(failure) for failure in outcomes[10:]] == ["PutEvents failed: An error occurred (ThrottlingException) "
                                                            "when calling the PutEvents operation: Rate exceeded"] * 2
+
+
+def test_a_heartbeat_only_write_publishes_nothing_and_calls_back_nothing(stream_handler, put_events, tables,
+                                                                        monkeypatch):
+    """A repeated callback refreshes the job's last_heartbeat (a stream record of the job item), but it is no
+    change of state: no EventBridge event, no second completion callback."""
+    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
+    with LoopbackServer(lambda *_: (204, b"")) as receiver:
+        pipeline_job = support.new_job("heartbeats")
+        job = type(pipeline_job)(pipeline_job.pipeline_uuid, {"beats": 1}, callback_url=f"{receiver.url}/done").setup()
+        running, finished = (callbacks.callback_message(job.uuid, token=None, status=status, event=None, data={})
+                             for status in ("RUNNING", "FINISHED"))
+        pipelinejobs.handle_event(running, trusted=True)
+        pipelinejobs.handle_event(finished, trusted=True)
+        stream_handler(stream_event(tables.table), LambdaContext())
+        published, called_back = len(put_events), len(receiver.requests)
+        assert called_back == 1
+
+        assert pipelinejobs.handle_event(finished, trusted=True).duplicate  # the runner says FINISHED again
+        heartbeat = stream_event(tables.table)["Records"][-1]["dynamodb"]
+        assert heartbeat["NewImage"]["last_heartbeat"] != heartbeat["OldImage"]["last_heartbeat"]
+        assert heartbeat["NewImage"]["version"] == heartbeat["OldImage"]["version"]
+        answer = stream_handler({"Records": stream_event(tables.table)["Records"][-1:]}, LambdaContext())
+
+    assert answer == {"batchItemFailures": []}
+    assert (len(put_events), len(receiver.requests)) == (published, called_back)

@@ -91,6 +91,11 @@ def test_callback_ids_are_derived_from_content():
     assert make("HEARTBEAT", {}) != make("KILLED", {})  # both "update", told apart by the status kept in data
 
 
+def test_a_callbacks_own_id_wins_over_the_derived_one():
+    message = callbacks.callback_message("u", token="t", status="RUNNING", event=None, data={}, event_id="key-1")
+    assert message["id"] == "key-1"
+
+
 def test_docs_webhook_md_lists_every_status_under_its_event():
     doc = (Path(__file__).resolve().parents[3] / "docs" / "webhook.md").read_text()
     rows = {line.split("|")[1].strip(" `"): line for line in doc.splitlines() if line.startswith("| `")}

@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 
-from .. import callbacks, frontdoor, observability
+from .. import callbacks, events, frontdoor, observability
 from ..config import Config
 from ..errors import InvalidEvent
 from ..events import parse_event
@@ -75,14 +75,30 @@ def post_callback(uuid: str) -> dict[str, Any]:
     params = contract.query("postCallback", request.query_string_parameters)
     data = callbacks.body_data(request.decoded_body, request.headers.get("content-type"))
     message = callbacks.callback_message(uuid, token=params["token"], status=params["status"],
-                                         event=params["event"], data=data)
+                                         event=params["event"], data=data, event_id=_idempotency_key())
     return frontdoor.apply(message, source="webhook").to_dict()
 
 
 @app.post("/events")
 def post_event() -> dict[str, Any]:
-    """Operation ``postEvent``."""
-    return frontdoor.apply(_json_body(), source="webhook").to_dict()
+    """Operation ``postEvent``. An Idempotency-Key header is the event's id: same key, one event, whatever the
+    body (its ``id`` included)."""
+    message, key = _json_body(), _idempotency_key()
+    if key is not None and isinstance(message, dict):
+        if "id" in message:
+            parse_event(message)  # the body must be valid as sent: the key replaces a valid id, never a broken one
+        message = {**message, "id": key}
+    return frontdoor.apply(message, source="webhook").to_dict()
+
+
+#: The request header a runner names its event with: same key, one event, whatever the body (docs/webhook.md).
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+def _idempotency_key() -> str | None:
+    """The request's Idempotency-Key, checked as an event id (it becomes the event's id, unchanged), or None."""
+    value = app.current_event.headers.get(IDEMPOTENCY_KEY)  # Powertools' headers ignore case
+    return None if value is None else events.explicit_id(value, IDEMPOTENCY_KEY)
 
 
 @app.get("/jobs/<uuid>")

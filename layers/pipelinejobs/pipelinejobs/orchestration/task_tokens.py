@@ -32,10 +32,11 @@ _MAX_CAUSE = 32768
 
 
 def settle(event: Event, outcome: Outcome, job: JobRecord, source: str) -> None:
-    """After an applied event: settle the token if the job just ended, else count it as a heartbeat."""
-    if outcome.duplicate or outcome.previous_state not in LIVE_STATES:
+    """After an applied event: settle the token if the job just ended, else count it as a heartbeat. A repeated
+    callback (a duplicate the store passes on with the job) is a heartbeat too: the runner is alive."""
+    if (job.state if outcome.duplicate else outcome.previous_state) not in LIVE_STATES:
         return
-    if outcome.state in _SETTLERS:
+    if outcome.state in _SETTLERS and not outcome.duplicate:
         conclude(job.task_token, outcome.state, {"uuid": job.uuid, "event": outcome.event, "seq": outcome.seq,
                                                  **event.data})
     elif source != SOURCE and (job.launch or {}).get("heartbeat_seconds"):

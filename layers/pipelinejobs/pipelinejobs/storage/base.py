@@ -4,6 +4,13 @@ Optimistic concurrency: read the job (and the event id's marker), decide with th
 FSM, then commit the history entry and the state change in one conditional write
 guarded by the job's version. Losing a race raises WriteConflict in the backend;
 the flow backs off (full jitter) and tries again, a bounded number of times.
+
+Deduplication: a sender's own event id is one event forever. A derived id (a
+callback's content id) is one event per *scope* of the job (its attempt and
+generation, ``JobRecord.scope``): the marker remembers the scope it was applied
+in, the one read returns job and marker together, and a marker from an older
+scope is no duplicate (the commit replaces it). A repeat within the scope is a
+duplicate but still a sign of life: it refreshes ``last_heartbeat``.
 """
 
 from __future__ import annotations
@@ -18,8 +25,17 @@ from typing import Any
 from .. import fsm, records
 from ..config import Config
 from ..errors import ConcurrencyConflict, InvalidTransition, JobNotFound, PreconditionFailed, WriteConflict
-from ..events import Event
-from ..records import HistoryEntry, HistoryPage, JobRecord, JobSummary, Outcome, PipelineRecord, now_iso
+from ..events import Event, is_derived
+from ..records import (
+    HistoryEntry,
+    HistoryPage,
+    IdMarker,
+    JobRecord,
+    JobSummary,
+    Outcome,
+    PipelineRecord,
+    now_iso,
+)
 
 BACKOFF_BASE_SECONDS = 0.01
 BACKOFF_CAP_SECONDS = 0.5
@@ -32,18 +48,27 @@ class JobStore(ABC):
     # ---- I/O: what a backend provides -------------------------------------------------
 
     @abstractmethod
-    def load(self, uuid: str, event_id: str | None = None) -> tuple[JobRecord | None, Outcome | None]:
-        """The job (strongly consistent) and, if ``event_id`` was applied before, its outcome."""
+    def load(self, uuid: str, event_id: str | None = None) -> tuple[JobRecord | None, IdMarker | None]:
+        """The job (strongly consistent) and, if ``event_id`` was applied before, its marker: in one read."""
 
     @abstractmethod
-    def commit_applied(self, before: JobRecord, after: JobRecord, entry: HistoryEntry) -> None:
-        """Write ``after`` and ``entry`` (and the id marker) atomically, if the job is still at
-        ``before.version``; else raise WriteConflict."""
+    def commit_applied(self, before: JobRecord, after: JobRecord, entry: HistoryEntry,
+                       replaces: IdMarker | None = None) -> None:
+        """Write ``after`` and ``entry`` (and the id marker, with ``after.scope`` for a derived id) atomically,
+        if the job is still at ``before.version``; else raise WriteConflict. ``replaces`` is the id's marker from
+        an older scope, overwritten only if it is still the one read."""
+
+    @abstractmethod
+    def record_heartbeat(self, job: JobRecord, when: str) -> bool:
+        """Set the job's ``last_heartbeat`` to ``when`` (unless it is later already, or the job is gone) in one
+        small conditional write that leaves its version alone: a sign of life, not an event, so nothing is
+        published for it. False if nothing was written."""
 
     @abstractmethod
     def commit_rejected(self, job: JobRecord, entry: HistoryEntry) -> bool:
-        """Record a refused event without changing the job's state. False if this
-        event id was already refused in this state (nothing written)."""
+        """Record a refused event without changing the job's state (its ``last_heartbeat`` is set: the job
+        heard from someone). False if this event id was already refused in this state, and for a derived id in
+        this scope (nothing written)."""
 
     @abstractmethod
     def insert_job(self, job: JobRecord, entry: HistoryEntry) -> bool:
@@ -91,8 +116,10 @@ class JobStore(ABC):
 
     def apply(self, event: Event, source: str | None = None, *, fields: Mapping[str, Any] | None = None,
               expect: Mapping[str, Any] | None = None) -> tuple[Outcome, JobRecord | None]:
-        """Apply one validated event exactly once (per event id); return its outcome and the job as
-        committed (None for a duplicate, which writes nothing).
+        """Apply one validated event exactly once (per event id, and per scope for a derived id); return its
+        outcome and the job as committed. A duplicate adds nothing to the history and answers the first outcome
+        in the job's current state; the job is returned only for a repeated callback, whose heartbeat it records
+        (None otherwise: nothing was written).
 
         ``fields`` (orchestration fields of JobRecord) are set in the same conditional write as the
         event, so they are ordered with every other event. ``expect`` names field values the job
@@ -105,11 +132,11 @@ class JobStore(ABC):
         if set(fields or {}) - set(allowed):  # never state, version or history: those follow the FSM
             raise ValueError(f"only {', '.join(allowed)} may be set with an event, not {sorted(fields)}")
         for attempt in range(self.config.max_write_attempts):
-            job, seen = self.load(event.uuid, event.id)
+            job, marker = self.load(event.uuid, event.id)
             if job is None:
                 raise JobNotFound(event.uuid)
-            if seen is not None:
-                return seen, None
+            if marker is not None and (not is_derived(event.id) or marker.scope == job.scope):
+                return self._duplicate(job, marker, event)
             mismatched = {k: getattr(job, k) for k, v in (expect or {}).items() if getattr(job, k) != v}
             if mismatched:
                 raise PreconditionFailed(job.uuid, mismatched)
@@ -127,10 +154,11 @@ class JobStore(ABC):
                 raise
             after = replace(
                 job, state=state, last_event=event.event, updated=now, version=job.version + 1,
-                started=job.started or (now if event.event == "run" else None), **(fields or {}),
+                started=job.started or (now if event.event == "run" else None), last_heartbeat=now,
+                generation=job.generation + (event.event == "ready"), **(fields or {}),
             )
             try:
-                self.commit_applied(job, after, self._entry(job, event, state, now, source))
+                self.commit_applied(job, after, self._entry(job, event, state, now, source), replaces=marker)
             except WriteConflict:
                 _backoff(attempt)
                 continue
@@ -138,6 +166,16 @@ class JobStore(ABC):
         raise ConcurrencyConflict(
             f"job {event.uuid}: event '{event.event}' lost {self.config.max_write_attempts} write races; retry later"
         )
+
+    def _duplicate(self, job: JobRecord, marker: IdMarker, event: Event) -> tuple[Outcome, JobRecord | None]:
+        """The first outcome, in the job's current state. A repeated callback (a derived id) is a sign of life,
+        so it refreshes ``last_heartbeat``; a sender's own id repeated is only a retry."""
+        outcome = replace(marker.outcome, state=job.state)
+        if is_derived(event.id):
+            now = now_iso()
+            if self.record_heartbeat(job, now):
+                return outcome, replace(job, last_heartbeat=now)
+        return outcome, None
 
     @staticmethod
     def _entry(job: JobRecord, event: Event, state: str, now: str, source: str | None,

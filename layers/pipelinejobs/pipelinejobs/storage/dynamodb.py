@@ -3,21 +3,25 @@
 Per event it makes two requests whatever the history length: one strongly
 consistent read (GetItem, or TransactGetItems when the event has an id, to read
 the job and the id's marker together) and one TransactWriteItems (history entry +
-marker + conditional job update).
+marker + conditional job update). A repeated callback (a duplicate derived id)
+makes one more, small, request instead of the transaction: an UpdateItem of the
+job's ``last_heartbeat``.
 """
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from ..config import INDEX_SHARDS, Config
 from ..errors import StorageUnavailable, WriteConflict
+from ..events import is_derived
 from ..identity import shard
 from ..records import (
     ORCHESTRATION_FIELDS,
     HistoryEntry,
     HistoryPage,
+    IdMarker,
     JobRecord,
     JobSummary,
     Outcome,
@@ -63,7 +67,8 @@ class DynamoDBJobStore(JobStore):
             pk=job_pk(job.uuid), sk=JOB_SK, uuid=job.uuid, pipeline_uuid=job.pipeline_uuid, state=job.state,
             last_event=job.last_event, created=job.created, updated=job.updated, started=job.started,
             path=job.path, data=job.data, parents=job.parents, callback_url=job.callback_url,
-            rejections=job.rejections, **{name: getattr(job, name) for name in ORCHESTRATION_FIELDS}, **versioned,
+            rejections=job.rejections, generation=job.generation, last_heartbeat=job.last_heartbeat,
+            **{name: getattr(job, name) for name in ORCHESTRATION_FIELDS}, **versioned,
             gsi1pk=f"P#{job.pipeline_uuid}#{shard(job.uuid)}", gsi2pk=f"J#{shard(job.uuid)}",
             gsi_sk=gsi_sk(job.state, job.created, job.uuid),
         )
@@ -76,7 +81,7 @@ class DynamoDBJobStore(JobStore):
             parents=list(item.parents or []), started=item.started, version=int(item.version),
             rejections=int(item.rejections or 0), callback_url=item.callback_url, run_id=item.run_id,
             execution_arn=item.execution_arn, attempt=int(item.attempt or 0), launch=item.launch,
-            task_token=item.task_token,
+            task_token=item.task_token, generation=int(item.generation or 0), last_heartbeat=item.last_heartbeat,
         )
 
     def _event_item(self, uuid: str, entry: HistoryEntry):
@@ -95,7 +100,7 @@ class DynamoDBJobStore(JobStore):
 
     # ---- events ---------------------------------------------------------------------
 
-    def load(self, uuid: str, event_id: str | None = None) -> tuple[JobRecord | None, Outcome | None]:
+    def load(self, uuid: str, event_id: str | None = None) -> tuple[JobRecord | None, IdMarker | None]:
         Job, Marker = self.models.job, self.models.marker
         try:
             if event_id is None:
@@ -111,19 +116,18 @@ class DynamoDBJobStore(JobStore):
         job, marker = _resolved(job_future), _resolved(marker_future)
         seen = None
         if marker is not None:
-            seen = Outcome(uuid, marker.name, marker.state, marker.previous_state, int(marker.seq),
-                           applied=True, duplicate=True)
+            seen = IdMarker(Outcome(uuid, marker.name, marker.state, marker.previous_state, int(marker.seq),
+                                    applied=True, duplicate=True), scope=marker.scope)
         return (self._job_record(job) if job else None), seen
 
-    def commit_applied(self, before: JobRecord, after: JobRecord, entry: HistoryEntry) -> None:
+    def commit_applied(self, before: JobRecord, after: JobRecord, entry: HistoryEntry,
+                       replaces: IdMarker | None = None) -> None:
         Job, Marker = self.models.job, self.models.marker
         actions = [
             Job.state.set(after.state), Job.last_event.set(after.last_event), Job.updated.set(after.updated),
             Job.gsi_sk.set(gsi_sk(after.state, after.created, after.uuid)),
         ]
-        if after.started != before.started:
-            actions.append(Job.started.set(after.started))
-        for name in ORCHESTRATION_FIELDS:
+        for name in ("started", "generation", "last_heartbeat", *ORCHESTRATION_FIELDS):
             value = getattr(after, name)
             if value != getattr(before, name):
                 attribute = getattr(Job, name)
@@ -132,12 +136,25 @@ class DynamoDBJobStore(JobStore):
             with self._transaction() as tx:
                 tx.save(self._event_item(before.uuid, entry), condition=self.models.event.pk.does_not_exist())
                 if entry.id:
-                    marker = Marker(pk=job_pk(before.uuid), sk=marker_sk(entry.id), seq=entry.seq,
-                                    name=entry.name, state=after.state, previous_state=before.state)
-                    tx.save(marker, condition=Marker.pk.does_not_exist())
+                    marker = Marker(pk=job_pk(before.uuid), sk=marker_sk(entry.id), seq=entry.seq, name=entry.name,
+                                    state=after.state, previous_state=before.state,
+                                    scope=after.scope if is_derived(entry.id) else None)
+                    tx.save(marker, condition=_unchanged(Marker, replaces))
                 tx.update(self._job_item(before), actions=actions)
         except TransactWriteError as exc:
             raise _translated(exc) from exc
+
+    def record_heartbeat(self, job: JobRecord, when: str) -> bool:
+        Job = self.models.job
+        newer = Job.pk.exists() & (Job.last_heartbeat.does_not_exist() | (Job.last_heartbeat < when))
+        try:  # the table's own UpdateItem, not the model's: that would bump and check the version
+            Job._get_connection().update_item(job_pk(job.uuid), JOB_SK, actions=[Job.last_heartbeat.set(when)],
+                                              condition=newer)
+        except UpdateError as exc:
+            if exc.cause_response_code in ("ConditionalCheckFailedException", "TransactionConflictException"):
+                return False  # a later heartbeat is there already, the job is gone, or an event is being written
+            raise _translated(exc) from exc
+        return True
 
     def commit_rejected(self, job: JobRecord, entry: HistoryEntry) -> bool:
         Job, Marker = self.models.job, self.models.marker
@@ -145,10 +162,11 @@ class DynamoDBJobStore(JobStore):
             with self._transaction() as tx:
                 tx.save(self._event_item(job.uuid, entry), condition=self.models.event.pk.does_not_exist())
                 if entry.id:
-                    refusal = Marker(pk=job_pk(job.uuid), sk=rejection_sk(job.state, entry.id), seq=entry.seq,
+                    scope = job.scope if is_derived(entry.id) else None
+                    refusal = Marker(pk=job_pk(job.uuid), sk=rejection_sk(job.state, entry.id, scope), seq=entry.seq,
                                      name=entry.name, state=job.state, previous_state=job.state)
                     tx.save(refusal, condition=Marker.pk.does_not_exist())
-                tx.update(self._job_item(job), actions=[Job.rejections.add(1)])
+                tx.update(self._job_item(job), actions=[Job.rejections.add(1), Job.last_heartbeat.set(entry.date)])
         except TransactWriteError as exc:
             reasons = [r.code if r else None for r in exc.cancellation_reasons]
             # Items are sent puts first, then the update: [entry, refusal marker, job].
@@ -256,6 +274,14 @@ def _resolved(future):
         return future.get()
     except DoesNotExist:
         return None
+
+
+def _unchanged(Marker, replaces: IdMarker | None):
+    """The condition for writing an id's marker: none there yet, or still the older scope's one that was read."""
+    if replaces is None:
+        return Marker.pk.does_not_exist()
+    same_scope = Marker.scope.does_not_exist() if replaces.scope is None else Marker.scope == replaces.scope
+    return Marker.pk.exists() & same_scope
 
 
 def _translated(exc: PynamoDBException) -> Exception:

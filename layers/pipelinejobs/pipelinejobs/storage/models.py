@@ -6,7 +6,7 @@ One table holds every item type, keyed ``pk``/``sk``:
 | --- | --- | --- |
 | job | ``JOB#<uuid>`` | ``JOB`` |
 | history entry | ``JOB#<uuid>`` | ``EV#<seq, 12 digits>`` |
-| idempotency marker | ``JOB#<uuid>`` | ``ID#<event id>`` (applied) or ``RJ#<state>#<event id>`` (refused) |
+| idempotency marker | ``JOB#<uuid>`` | ``ID#<event id>`` (applied) or ``RJ#<state>#<event id>[#<scope>]`` (refused) |
 | pipeline | ``PIPELINE#<uuid>`` | ``PIPELINE`` |
 
 A job's history lives beside it in the same partition, never inside it, so the
@@ -56,8 +56,9 @@ def marker_sk(event_id: str) -> str:
     return f"ID#{event_id}"
 
 
-def rejection_sk(state: str, event_id: str) -> str:
-    return f"RJ#{state}#{event_id}"
+def rejection_sk(state: str, event_id: str, scope: str | None = None) -> str:
+    """A refusal's marker: once per id and state, and per scope for a derived id (``#`` is in no event id)."""
+    return f"RJ#{state}#{event_id}" + (f"#{scope}" if scope else "")
 
 
 def pipeline_pk(uuid: str) -> str:
@@ -132,6 +133,8 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         attempt = NumberAttribute(default=0)
         launch = JSONAttribute(null=True)
         task_token = UnicodeAttribute(null=True)
+        generation = NumberAttribute(default=0)
+        last_heartbeat = UnicodeAttribute(null=True)
         version = VersionAttribute()
         gsi1pk = UnicodeAttribute()
         gsi2pk = UnicodeAttribute()
@@ -152,13 +155,15 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         source = UnicodeAttribute(null=True)
 
     class MarkerItem(Keyed):
-        """Remembers an event id and the outcome it produced (see records.Outcome)."""
+        """Remembers an event id and the outcome it produced (see records.IdMarker); for a derived id, also the
+        job's scope it was applied in (absent: a sender's own id, one event forever)."""
 
         Meta = make_meta()
         seq = NumberAttribute()
         name = UnicodeAttribute()
         state = UnicodeAttribute()
         previous_state = UnicodeAttribute()
+        scope = UnicodeAttribute(null=True)
 
     class PipelineItem(Keyed):
         Meta = make_meta()
