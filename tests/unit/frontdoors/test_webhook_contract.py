@@ -161,6 +161,18 @@ def test_no_callback_or_job_read_gets_a_500(webhook, offline, uuid, query, body,
     _assert_answered_safely(webhook(request, LambdaContext()))
 
 
+@pytest.mark.parametrize("route", ["post-event", "callback-json"])
+@pytest.mark.parametrize("body", ["not base64!", "abc", "{\"uuid\": 1}"])
+def test_a_body_marked_base64_that_is_not_base64_is_a_400_on_the_body(webhook, offline, route, body):
+    """Issue 10 item 10: it was a 500 (binascii.Error from Powertools' decoded_body)."""
+    request = sample("webhook", route)
+    request.update(body=body, isBase64Encoded=True)
+    response = webhook(request, LambdaContext())
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["errors"] == [
+        {"field": "(body)", "problem": "is marked isBase64Encoded but is not base64"}]
+
+
 def test_an_unexpected_failure_is_a_bare_500(webhook, monkeypatch, aws_env):
     from pipelinejobs import frontdoor
 
