@@ -20,7 +20,7 @@ from openapi_spec_validator import validate
 from pipelinejobs import events, fsm
 from pipelinejobs.api import contract
 from pipelinejobs.api.app import app
-from pipelinejobs.config import MAX_DATA_BYTES
+from pipelinejobs.config import MAX_DATA_BYTES, MAX_DATA_DEPTH
 from pipelinejobs.errors import InvalidEvent
 from pipelinejobs.records import PRIVATE_FIELDS, JobRecord
 
@@ -56,6 +56,9 @@ def test_every_post_lists_every_answer_an_event_can_get():
         assert answers["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Outcome"}
     limit = f"{MAX_DATA_BYTES // 1024} KiB"
     assert limit in DOCUMENT["components"]["responses"]["PayloadTooLarge"]["description"]
+    depth = f"{MAX_DATA_DEPTH} levels"
+    assert depth in DOCUMENT["paths"]["/jobs/{uuid}/events"]["post"]["requestBody"]["description"]
+    assert depth in events.schema()["properties"]["data"]["description"]
 
 
 def test_the_documents_pipelinejobevent_is_the_event_schema():
