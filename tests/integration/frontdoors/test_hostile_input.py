@@ -129,8 +129,18 @@ def test_odd_unicode_data_is_stored_and_read_back_exactly(door, job, data):
 def test_data_that_cannot_be_stored_is_a_400_or_413_on_data_and_writes_nothing(door, job, table_items, data):
     before = table_items()
     status, body = door(job.uuid, "update", job.token, data)
-    assert (status, fields(body)) == ((413 if "blob" in data else 400), ["data"])
+    # A callback's JSON body is parsed strictly: one Python wrote with NaN or Infinity is not JSON at all.
+    field = "(body)" if door.__name__ == "via_callback" and _not_json(data) else "data"
+    assert (status, fields(body)) == ((413 if "blob" in data else 400), [field])
     assert table_items() == before
+
+
+def _not_json(data: dict) -> bool:
+    try:
+        json.dumps(data, allow_nan=False)
+    except ValueError:
+        return True
+    return False
 
 
 def _unreadable_bodies() -> st.SearchStrategy[tuple[str, bool]]:
