@@ -61,16 +61,16 @@ def nested_too_deeply(value: Any) -> bool:
     """Whether ``value`` nests objects and arrays more than MAX_DATA_DEPTH levels deep (``value`` is level 1).
 
     A loop, not recursion: it must answer for any depth a parser let through, and a value that passes can
-    then be copied, stored, read and served by recursive code without meeting Python's recursion limit."""
-    pending = [(value, 1)]
+    then be copied, stored, read and served by recursive code without meeting Python's recursion limit.
+    Only containers are queued (about as fast as ``compact_json`` on a 32 KiB body)."""
+    pending = [(value, 1)] if isinstance(value, dict | list) else []
     while pending:
         node, level = pending.pop()
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list | tuple) else None
-        if children is None:
-            continue
         if level > MAX_DATA_DEPTH:
             return True
-        pending.extend((child, level + 1) for child in children)
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                pending.append((child, level + 1))
     return False
 
 
