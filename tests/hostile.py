@@ -2,7 +2,7 @@
 
 Odd text (NUL, right-to-left overrides, byte-order marks, emoji and joiners, combining
 marks), JSON that Python reads but nothing downstream can store or send (lone surrogates,
-NaN, nesting thousands deep), tokens that are not the job's, uuids with path tricks, and
+NaN, nesting past the depth limit or thousands deep), tokens that are not the job's, uuids with path tricks, and
 query values carrying injections. Each strategy that needs a job's uuid or the token secret
 is a function of them, drawn inside the test with ``st.data()``.
 """
@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from pipelinejobs import tokens
+from pipelinejobs.config import MAX_DATA_DEPTH
 
 #: The event schema's token pattern: a token that does not match is malformed (400), one that does is checked (401).
 TOKEN_PATTERN = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")
@@ -63,6 +64,8 @@ unrepresentable_data = st.one_of(
 )
 #: Deeper than Python's json goes (about 1,000 levels).
 too_deep = st.integers(5_000, 20_000)
+#: Data Python reads and writes, but nested deeper than the data depth limit (``nested(n)`` is n + 1 levels deep).
+past_the_depth_limit = st.integers(MAX_DATA_DEPTH, 500).map(nested)
 
 
 def bad_tokens(secret: str, uuid: str) -> st.SearchStrategy[str | None]:

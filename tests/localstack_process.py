@@ -45,9 +45,10 @@ class Stack:
         assert done.returncode == expect, f"{args}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
         return json.loads(done.stdout) if expect == 0 and done.stdout.strip() else done
 
-    def http(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+    def http(self, method: str, path: str, body: bytes | None = None,
+             content_type: str = "application/json") -> tuple[int, Any]:
         request = urllib.request.Request(self.env["PIPELINEJOBS_API_URL"] + path, data=body, method=method,
-                                         headers={"content-type": "application/json"})
+                                         headers={"content-type": content_type})
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
                 return answer.status, json.loads(answer.read())

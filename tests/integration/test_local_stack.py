@@ -96,16 +96,24 @@ def test_cli_runs_a_local_job_from_register_to_history_logs_and_stat(stack: Stac
     assert execution["status"] == "SUCCEEDED"
 
 
-def test_webhook_callbacks_with_the_jobs_token_finish_an_external_job(stack: Stack):
-    pipeline = register(stack, "it-external", {"launcher": "external", "timeout_seconds": 120})
-    run = stack.cli("submit", pipeline, "--data", '{"sample": "it-2"}')
+def launched_external_job(stack: Stack, name: str) -> tuple[dict[str, Any], str]:
+    """A run of an external task (one a runner outside reports on), once its launch step has recorded the task
+    token Step Functions waits on; and the job's token."""
+    pipeline = register(stack, name, {"launcher": "external", "timeout_seconds": 120})
+    run = stack.cli("submit", pipeline, "--data", json.dumps({"sample": name}))
     uuid, token = run["uuid"], stack.token(run["uuid"])
 
-    def launched() -> bool:  # the launch step recorded the task token Step Functions waits on
+    def launched() -> bool:
         status, page = stack.http("GET", f"/jobs/{uuid}?token={token}")
         return status == 200 and any(e["data"].get("status") == "LAUNCHED" for e in page["history"])
 
     wait_until(launched, timeout=60, what="the external job's launch")
+    return run, token
+
+
+def test_webhook_callbacks_with_the_jobs_token_finish_an_external_job(stack: Stack):
+    run, token = launched_external_job(stack, "it-external")
+    uuid = run["uuid"]
     assert stack.http("POST", f"/jobs/{uuid}/events?token={'0' * 16}&status=RUNNING", b"{}")[0] == 401
     assert stack.http("POST", f"/jobs/{uuid}/events?token={token}&status=RUNNING", b'{"host": "x"}')[1]["state"] == (
         "RUNNING")
@@ -144,6 +152,33 @@ def test_a_rerun_of_an_external_job_counts_the_runners_identical_curl_callbacks(
     assert [(code, body["duplicate"], body["state"]) for code, body in answers] == [
         (200, False, "RUNNING"), (200, False, "FINISHED")] * 2
     assert [e["name"] for e in stack.cli("history", uuid)].count("finish") == 2
+
+
+def test_curl_shaped_callbacks_with_the_status_in_the_body_finish_an_external_job(stack: Stack):
+    """Issue 10 items 2 and 3 through the HTTP adapter: text is kept as text, an unfilled placeholder is refused,
+    and a status only in the body (Agave's JSON, then ``curl -d status=FINISHED``) moves the job and settles
+    the task token."""
+    run, token = launched_external_job(stack, "it-body-status")
+    callback = f"/jobs/{run['uuid']}/events?token={token}"
+    form = "application/x-www-form-urlencoded"  # what curl -d says, whatever it sends
+
+    status, answer = stack.http("POST", f"{callback}&status=HEARTBEAT", b"NaN", "text/plain")
+    assert (status, answer["event"]) == (200, "update")
+    assert stack.http("POST", f"{callback}&status=__STATUS__", b"{}")[0] == 400
+    status, answer = stack.http("POST", callback, b'{"id": "agave-7", "status": "RUNNING"}')
+    assert (status, answer["state"]) == (200, "RUNNING")
+    status, answer = stack.http("POST", callback, b'{"progress":0.5}', form)
+    assert (status, answer["event"]) == (200, "update")
+    status, answer = stack.http("POST", callback, b"status=FINISHED&host=node-3", form)
+    assert (status, answer["state"]) == (200, "FINISHED")
+
+    stepfunctions = stack.client("stepfunctions")
+    wait_until(lambda: stepfunctions.describe_execution(executionArn=run["execution_arn"])["status"] == "SUCCEEDED",
+               timeout=60, what="the execution to succeed once the body's status settled its task token")
+    history = stack.http("GET", f"/jobs/{run['uuid']}?token={token}&order=newest&limit=4")[1]["history"]
+    assert [entry["data"] for entry in reversed(history)] == [
+        {"body": "NaN", "status": "HEARTBEAT"}, {"id": "agave-7", "status": "RUNNING"}, {"progress": 0.5},
+        {"status": "FINISHED", "host": "node-3"}]
 
 
 def test_kill_then_rerun_through_the_cli(stack: Stack):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hostile import nested
 from jsonschema import Draft202012Validator
 
-from pipelinejobs.config import MAX_DATA_BYTES
+from pipelinejobs.config import MAX_DATA_BYTES, MAX_DATA_DEPTH
 from pipelinejobs.errors import InvalidEvent, PayloadTooLarge
 from pipelinejobs.events import content_id, explicit_id, is_derived, parse_event, schema
 
@@ -82,6 +83,19 @@ def test_data_over_the_size_limit_is_413():
 def test_data_at_the_size_limit_is_accepted():
     padding = MAX_DATA_BYTES - len(json.dumps({"blob": ""}, separators=(",", ":")))
     assert parse_event({"uuid": UUID, "event": "update", "data": {"blob": "x" * padding}}).data
+
+
+def test_data_deeper_than_the_depth_limit_is_a_400_on_data():
+    """Issue 10 item 4: 500 levels were accepted, then every read of the job failed. ``nested(n)`` is n + 1 levels
+    deep (``data`` itself is level 1); arrays count as levels too."""
+    assert parse_event({"uuid": UUID, "event": "update", "data": nested(MAX_DATA_DEPTH - 1)}).data
+    arrays = {"a": [[[]]]}  # 4 levels
+    for value in (nested(MAX_DATA_DEPTH), nested(500), {"a": [nested(MAX_DATA_DEPTH - 1)]}):
+        with pytest.raises(InvalidEvent) as deep:
+            parse_event({"uuid": UUID, "event": "update", "data": value})
+        assert deep.value.errors == [{"field": "data", "problem": f"nests objects and arrays more than "
+                                                                  f"{MAX_DATA_DEPTH} levels deep (the limit)"}]
+    assert parse_event({"uuid": UUID, "event": "update", "data": {"x": nested(MAX_DATA_DEPTH - 6), **arrays}}).data
 
 
 def test_content_id_is_stable_and_content_sensitive():

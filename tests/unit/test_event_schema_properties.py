@@ -11,7 +11,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from hostile import INJECTIONS, PATH_TRICKS, json_objects, json_values, nested, odd_text, too_deep, unrepresentable_data
+from hostile import (
+    INJECTIONS,
+    PATH_TRICKS,
+    json_objects,
+    json_values,
+    nested,
+    odd_text,
+    past_the_depth_limit,
+    too_deep,
+    unrepresentable_data,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -111,7 +121,7 @@ def test_the_size_limit_counts_utf8_bytes_of_compact_json(size, char, uuid):
         assert refused.value.field == "data" and str(size) in refused.value.errors[0]["problem"]
 
 
-@given(uuid=uuids, data=unrepresentable_data | too_deep.map(nested))
+@given(uuid=uuids, data=unrepresentable_data | past_the_depth_limit | too_deep.map(nested))
 def test_data_no_one_downstream_could_take_is_a_400_on_data(uuid, data):
     with pytest.raises(InvalidEvent) as refused:
         parse_event({"uuid": uuid, "event": "update", "data": data})

@@ -16,10 +16,10 @@ import json
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from .errors import InvalidEvent
-from .events import check_data_size, content_id
+from .events import TOO_DEEP, check_data_size, content_id
 
 #: What a status nobody knows becomes, as in the original: history is kept, the state is not moved.
 UNKNOWN_STATUS_EVENT = "update"
@@ -89,26 +89,117 @@ def event_for_status(status: str | None, table: Mapping[str, tuple[str, ...]] | 
     return STATUS_EVENTS.get(key, UNKNOWN_STATUS_EVENT)
 
 
-def body_data(body: str | None, content_type: str | None) -> dict[str, Any]:
-    """A callback body as event data: a JSON object as it is, a form as its fields, nothing as ``{}``.
+#: Placeholders a callback URL's status may still hold if the runner did not fill it in: ``job.callback``'s
+#: ``__STATUS__`` (nothing in a shell, curl's URL globbing or Snakemake's formatting touches it), the
+#: ``${STATUS}`` it offered before (which still works when filled in), and what curl's globbing leaves of that
+#: (``{STATUS}`` is a one-item set to curl, so ``${STATUS}`` goes out as ``$STATUS``).
+STATUS_PLACEHOLDER = "__STATUS__"
+PLACEHOLDERS = frozenset({STATUS_PLACEHOLDER, "${STATUS}", "$STATUS"})
 
-    Job runners post whatever they post (Agave sends its job record as JSON, a
-    shell script may send a form or nothing), so every body is kept; a JSON
-    value that is not an object is wrapped as ``{"body": value}``.
+
+def _placeholder(value: str) -> str | None:
+    """The placeholder ``value`` is, once any layers of URL-encoding are taken off, or None."""
+    for _ in range(3):  # a URL may be encoded once by its template and once more by the client sending it
+        decoded = unquote(value)
+        if decoded == value:
+            break
+        value = decoded
+    value = value.strip().upper()
+    return value if value in PLACEHOLDERS else None
+
+
+def callback_status(query_status: str | None, data: Mapping[str, Any]) -> str | None:
+    """The runner's status for a callback: the URL's ``status`` if it says one, else the body's (a string).
+
+    The URL is written for this API, so it wins; the body's ``status`` is for runners whose body says it and
+    whose URL cannot, such as Agave's notifications (the original PipelineJobs read those two, the body's
+    first). An explicit ``event`` wins over both (``callback_message``). A placeholder nobody filled in says
+    nothing: the other place decides, and if neither says a status it is a 400 naming where the placeholder
+    is, for the runner was set up wrong and guessing an ``update`` would leave the job waiting for ever.
+    """
+    unfilled: tuple[str, str] | None = None
+    for field_name, value in (("status", query_status), ("data.status", data.get("status"))):
+        if not isinstance(value, str) or not value:  # absent, empty (status=), or not a word
+            continue
+        placeholder = _placeholder(value)
+        if placeholder is None:
+            return value
+        unfilled = unfilled or (field_name, placeholder)
+    if unfilled is not None:
+        field_name, placeholder = unfilled
+        raise InvalidEvent.single(field_name, f"is the placeholder {placeholder}, not filled in: the runner must "
+                                              "put its status there (e.g. RUNNING, FINISHED, FAILED)")
+    return None
+
+
+def _is_json_media_type(media_type: str) -> bool:
+    """application/json, and any type with the structured-syntax suffix +json (RFC 6839)."""
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity: Python's json reads them, but they are not JSON (RFC 8259)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+def _strict_json(text: str) -> Any:
+    """``text`` as JSON, strictly: raises ValueError (``_NotJson`` for NaN and Infinity) if it is not JSON, and
+    refuses (400) JSON nested deeper than Python's parser goes, far past the data depth limit."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InvalidEvent.single("(body)", TOO_DEEP) from None
+
+
+def _as_data(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"body": value}
+
+
+def body_data(body: str | None, content_type: str | None) -> dict[str, Any]:
+    """A callback body as event data, by its media type (docs/webhook.md, "Callback bodies", has the table).
+
+    Job runners post whatever they post (Agave sends its job record as JSON, a shell script a form, text or
+    nothing), so every body is kept, and read as what its sender labelled it: JSON only where the media type
+    says JSON (strictly: no NaN or Infinity), a form as its fields, text as text, ``{"body": text}``. Two
+    labels are read more kindly, because common clients get them wrong: ``curl -d '{...}'`` labels JSON a
+    form, so a form body that is one JSON object and nothing else is that object (a real form cannot be:
+    its braces and quotes would be percent-encoded); and a body with no media type at all is JSON if it
+    parses as JSON, else text.
     """
     if not body or not body.strip():
         return {}
     media_type = (content_type or "").split(";")[0].strip().lower()
+    if _is_json_media_type(media_type):
+        try:
+            return _as_data(_strict_json(body))
+        except _NotJson as exc:
+            raise InvalidEvent.single("(body)", f"is not valid JSON: {exc} is not a JSON value") from None
+        except ValueError:
+            raise InvalidEvent.single("(body)", "is not valid JSON") from None
     if media_type == "application/x-www-form-urlencoded":
+        single_object = _json_or_not(body)
+        if isinstance(single_object, dict):
+            return single_object
         fields = parse_qs(body, keep_blank_values=True)
         return {name: values[0] if len(values) == 1 else values for name, values in fields.items()}
+    if not media_type:
+        value = _json_or_not(body)
+        return {"body": body} if value is _NOT_JSON else _as_data(value)
+    return {"body": body}
+
+
+_NOT_JSON = object()
+
+
+def _json_or_not(text: str) -> Any:
+    """``text`` as strict JSON, or ``_NOT_JSON``."""
     try:
-        value = json.loads(body)
+        return _strict_json(text)
     except ValueError:
-        if media_type.endswith("json"):
-            raise InvalidEvent.single("(body)", "is not valid JSON") from None
-        return {"body": body}
-    return value if isinstance(value, dict) else {"body": value}
+        return _NOT_JSON
 
 
 def callback_message(uuid: str, *, token: str | None, status: str | None, event: str | None,

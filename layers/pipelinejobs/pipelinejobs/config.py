@@ -21,6 +21,14 @@ INDEX_SHARDS = 8
 #: the 256 KB EventBridge/Step Functions payloads that carry event summaries.
 MAX_DATA_BYTES = 32 * 1024
 
+#: Deepest ``data`` accepted, counting ``data`` itself as level 1 (``{"a": {}}`` is 2 levels deep).
+#: 32 is DynamoDB's limit on nested maps and lists: ``data`` is stored as a JSON string today, so it is not
+#: bound by it, but data that fits it could be stored as a native map, and any real callback body is far
+#: shallower (an Agave job record or an AWS Batch event nests 4-6 levels). What passes this check can be
+#: read back, served and serialised by every JSON reader on the way (Python's stops near 1,000 levels,
+#: less the stack its caller has used), so a job is never poisoned by what it was sent.
+MAX_DATA_DEPTH = 32
+
 
 @dataclass(frozen=True)
 class Config:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Self
 
-from . import callback_urls, fsm, identity, tokens
+from . import callback_urls, callbacks, fsm, identity, tokens
 from .config import Config
 from .errors import InvalidTransition, WaitTimeout
 from .records import HistoryEntry, JobRecord, JobSummary, Outcome, now_iso
@@ -138,9 +138,13 @@ class PipelineJob:
 
     @property
     def callback(self) -> str:
-        """The webhook URL a job runner calls, with ``${STATUS}`` where its status goes."""
+        """The webhook URL a job runner calls, with ``__STATUS__`` where its status goes.
+
+        ``__STATUS__``, unlike the ``${STATUS}`` offered before (still accepted once filled in), is left alone
+        by a shell's expansion, curl's URL globbing and Snakemake's formatting, so it reaches the runner
+        intact; one the runner leaves unfilled is refused with a 400, never taken for an ``update``."""
         base = self.config.api_url or "${PIPELINEJOBS_API_URL}"
-        return f"{base}/jobs/{self.uuid}/events?token={self.token}&status=${{STATUS}}"
+        return f"{base}/jobs/{self.uuid}/events?token={self.token}&status={callbacks.STATUS_PLACEHOLDER}"
 
     def to_dict(self) -> dict[str, Any]:
         return self.record.to_dict()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from frontdoors import LambdaContext, LoopbackServer, callback_request, sample
+from hostile import nested
 
-from pipelinejobs import PipelineJob, config, register_pipeline, tokens
+from pipelinejobs import PipelineJob, config, events, register_pipeline, tokens
+from pipelinejobs.config import MAX_DATA_DEPTH
 from pipelinejobs.errors import Forbidden, InvalidTransition
 from pipelinejobs.transports import WebhookTransport
 
@@ -49,11 +52,78 @@ def test_callback_status_maps_to_an_event(webhook, job, query, event, state):
     ("[1, 2]", "application/json", {"body": [1, 2]}),
     ("plain words", "text/plain", {"body": "plain words"}),
     ("", "application/json", {}),
+    # issue 10 item 3, as curl sends them: text is kept as text, and curl -d labels JSON a form
+    ("NaN", "text/plain", {"body": "NaN"}),
+    ("Infinity", "text/plain", {"body": "Infinity"}),
+    ("-Infinity", "text/plain", {"body": "-Infinity"}),
+    ("42", "text/plain", {"body": "42"}),
+    ('{"progress":0.5}', "application/x-www-form-urlencoded", {"progress": 0.5}),
 ])
 def test_callback_body_becomes_the_event_data(webhook, job, body, content_type, data):
     status, _ = call(webhook, callback_request(job.uuid, {"token": job.token, "event": "update"}, body, content_type))
     assert status == 200
     assert job.history[-1].data == data
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    ('{"id": "job-7", "status": "RUNNING", "owner": "sd2e"}', "application/json"),  # Agave's notification
+    ("status=RUNNING&host=node-3", "application/x-www-form-urlencoded"),              # curl -d status=RUNNING
+])
+def test_a_status_in_the_body_moves_the_job_when_the_url_has_none(webhook, job, body, content_type):
+    """Issue 10 item 2: recorded as ``update`` before, so the job never moved."""
+    status, answer = call(webhook, callback_request(job.uuid, {"token": job.token}, body, content_type))
+    assert (status, answer["event"], answer["state"]) == (200, "run", "RUNNING")
+    finished = body.replace("RUNNING", "FINISHED")
+    status, answer = call(webhook, callback_request(job.uuid, {"token": job.token}, finished, content_type))
+    assert (status, answer["event"], answer["state"]) == (200, "finish", "FINISHED")
+    assert job.history[-1].data["status"] == "FINISHED"
+
+
+def test_the_urls_status_wins_over_the_bodys(webhook, job):
+    request = callback_request(job.uuid, {"token": job.token, "status": "RUNNING"}, '{"status": "FAILED"}')
+    status, answer = call(webhook, request)
+    assert (status, answer["event"], answer["state"]) == (200, "run", "RUNNING")
+    assert job.history[-1].data == {"status": "FAILED"}  # the body is kept as it came
+
+
+@pytest.mark.parametrize("status", [None, "${STATUS}", "%24%7BSTATUS%7D", "$STATUS"])
+def test_an_unfilled_status_placeholder_is_a_400_and_writes_nothing(webhook, job, table_items, status):
+    """Issue 10 item 2: the URL ``job.callback`` gives, sent as it is (``None``), or the old ``${STATUS}`` (here
+    as API Gateway passes it on: decoded once, so the second is a client that encoded it twice)."""
+    query = {name: values[0] for name, values in parse_qs(urlsplit(job.callback).query).items()}
+    if status is not None:
+        query["status"] = status
+    before = table_items()
+    answer_status, answer = call(webhook, callback_request(job.uuid, query, '{"host": "x"}'))
+    assert (answer_status, [e["field"] for e in answer["errors"]]) == (400, ["status"])
+    assert "not filled in" in answer["errors"][0]["problem"]
+    assert table_items() == before
+
+
+def test_data_at_the_depth_limit_is_stored_and_served_and_deeper_is_a_400(webhook, job, table_items):
+    """Issue 10 item 4: 500 levels were accepted, and then every GET of the job answered a 400 blaming its
+    (absent) body: serving a history entry copies its data recursively, past Python's recursion limit."""
+    deepest = nested(MAX_DATA_DEPTH - 1)  # data itself is level 1
+    status, _ = call(webhook, callback_request(job.uuid, {"token": job.token, "event": "update"}, json.dumps(deepest)))
+    assert status == 200
+    before = table_items()
+    for too_deep in (nested(MAX_DATA_DEPTH), nested(500)):
+        request = callback_request(job.uuid, {"token": job.token, "event": "update"}, json.dumps(too_deep))
+        status, answer = call(webhook, request)
+        assert (status, [e["field"] for e in answer["errors"]]) == (400, ["data"])
+    assert table_items() == before
+    status, view = call(webhook, sample("webhook", "get-job", job.uuid, job.token))
+    assert status == 200 and view["history"][-1]["data"] == deepest
+
+
+def test_data_stored_deeper_than_the_limit_before_it_held_is_served_summarised(webhook, job, monkeypatch):
+    """A job poisoned before the limit held at intake stays readable: the limit holds on the way out too."""
+    with monkeypatch.context() as before_the_limit:
+        before_the_limit.setattr(events, "MAX_DATA_DEPTH", 1000)
+        job.update({"deep": nested(500), "status": "x"})
+    status, view = call(webhook, sample("webhook", "get-job", job.uuid, job.token))
+    assert status == 200
+    assert view["history"][-1]["data"] == {"truncated": True, "problem": events.TOO_DEEP, "keys": ["deep", "status"]}
 
 
 def test_callback_with_broken_json_is_400(webhook, job, table_items):

@@ -56,19 +56,76 @@ def test_a_runner_table_narrows_the_lookup():
     (None, None, {}),
     ("  ", "application/json", {}),
     ('{"a": 1}', "application/json; charset=utf-8", {"a": 1}),
+    ('{"a": 1}', "Application/Problem+JSON", {"a": 1}),
     ('{"a": 1}', None, {"a": 1}),
     ("a=1&b=&c=2&c=3", "application/x-www-form-urlencoded", {"a": "1", "b": "", "c": ["2", "3"]}),
     ('"text"', "application/json", {"body": "text"}),
     ("not json", "text/plain", {"body": "not json"}),
+    # issue 10 item 3: text is text, whatever it looks like
+    ("NaN", "text/plain", {"body": "NaN"}),
+    ("Infinity", "text/plain", {"body": "Infinity"}),
+    ("-Infinity", "text/plain; charset=utf-8", {"body": "-Infinity"}),
+    ("42", "text/plain", {"body": "42"}),
+    ('{"a": 1}', "text/plain", {"body": '{"a": 1}'}),
+    ("<job status='FINISHED'/>", "application/xml", {"body": "<job status='FINISHED'/>"}),
+    # curl -d labels JSON a form: one JSON object and nothing else is that object; anything else is a form
+    ('{"progress":0.5}', "application/x-www-form-urlencoded", {"progress": 0.5}),
+    (' {"a": {"b": [1]}}\n', "application/x-www-form-urlencoded", {"a": {"b": [1]}}),
+    ("[1, 2]", "application/x-www-form-urlencoded", {"[1, 2]": ""}),
+    ('{"a": NaN}', "application/x-www-form-urlencoded", {'{"a": NaN}': ""}),
+    ("%7B%22a%22%3A1%7D=", "application/x-www-form-urlencoded", {'{"a":1}': ""}),  # a real form's key
+    # no media type: JSON if it is JSON (strictly), else text
+    ("42", None, {"body": 42}),
+    ("null", "", {"body": None}),
+    ("NaN", None, {"body": "NaN"}),
+    ("a=1", None, {"body": "a=1"}),
 ])
 def test_body_data(body, content_type, data):
     assert callbacks.body_data(body, content_type) == data
 
 
-def test_broken_json_declared_as_json_is_refused():
+@pytest.mark.parametrize(("body", "problem"), [
+    ("{oops", "is not valid JSON"),
+    ("NaN", "is not valid JSON: NaN is not a JSON value"),
+    ('{"x": -Infinity}', "is not valid JSON: -Infinity is not a JSON value"),
+    ('{"a":' * 5000 + "{}" + "}" * 5000, "nests objects and arrays more than 32 levels deep (the limit)"),
+])
+def test_a_body_labelled_json_that_is_not_json_is_refused(body, problem):
     with pytest.raises(InvalidEvent) as refused:
-        callbacks.body_data("{oops", "application/vnd.api+json")
-    assert refused.value.field == "(body)"
+        callbacks.body_data(body, "application/vnd.api+json")
+    assert refused.value.errors == [{"field": "(body)", "problem": problem}]
+
+
+@pytest.mark.parametrize(("query", "data", "status"), [
+    ("RUNNING", {}, "RUNNING"),
+    (None, {"id": "job-1", "status": "FINISHED"}, "FINISHED"),  # issue 10 item 2: Agave's body, or a form field
+    ("", {"status": "FINISHED"}, "FINISHED"),                   # status= says nothing
+    ("FAILED", {"status": "FINISHED"}, "FAILED"),               # the URL, written for this API, wins
+    (None, {"status": 0}, None),                                # not a status word: an exit status, say
+    (None, {}, None),
+    ("__STATUS__", {"status": "RUNNING"}, "RUNNING"),           # an unfilled placeholder decides nothing
+    ("running", {"status": "${STATUS}"}, "running"),
+])
+def test_the_status_is_the_urls_else_the_bodys(query, data, status):
+    assert callbacks.callback_status(query, data) == status
+
+
+@pytest.mark.parametrize(("query", "data", "field", "placeholder"), [
+    ("${STATUS}", {}, "status", "${STATUS}"),
+    ("__STATUS__", {}, "status", "__STATUS__"),
+    ("%24%7BSTATUS%7D", {}, "status", "${STATUS}"),                     # encoded once more than the URL needed
+    ("%255F%255FSTATUS%255F%255F", {"status": ""}, "status", "__STATUS__"),  # ... or twice
+    ("$STATUS", {}, "status", "$STATUS"),                               # what curl's globbing makes of ${STATUS}
+    (" __status__ ", {}, "status", "__STATUS__"),
+    (None, {"status": "__STATUS__"}, "data.status", "__STATUS__"),
+    ("${STATUS}", {"status": "$%7BSTATUS%7D"}, "status", "${STATUS}"),
+])
+def test_an_unfilled_placeholder_is_a_400_saying_so(query, data, field, placeholder):
+    with pytest.raises(InvalidEvent) as refused:
+        callbacks.callback_status(query, data)
+    assert refused.value.errors == [{"field": field, "problem": f"is the placeholder {placeholder}, not filled in: "
+                                     "the runner must put its status there (e.g. RUNNING, FINISHED, FAILED)"}]
+
 
 
 def test_callback_message_explicit_event_wins_and_status_is_kept():

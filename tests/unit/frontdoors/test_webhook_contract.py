@@ -20,7 +20,7 @@ from openapi_spec_validator import validate
 from pipelinejobs import events, fsm
 from pipelinejobs.api import contract
 from pipelinejobs.api.app import app
-from pipelinejobs.config import MAX_DATA_BYTES
+from pipelinejobs.config import MAX_DATA_BYTES, MAX_DATA_DEPTH
 from pipelinejobs.errors import InvalidEvent
 from pipelinejobs.records import PRIVATE_FIELDS, JobRecord
 
@@ -56,6 +56,9 @@ def test_every_post_lists_every_answer_an_event_can_get():
         assert answers["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Outcome"}
     limit = f"{MAX_DATA_BYTES // 1024} KiB"
     assert limit in DOCUMENT["components"]["responses"]["PayloadTooLarge"]["description"]
+    depth = f"{MAX_DATA_DEPTH} levels"
+    assert depth in DOCUMENT["paths"]["/jobs/{uuid}/events"]["post"]["requestBody"]["description"]
+    assert depth in events.schema()["properties"]["data"]["description"]
 
 
 def test_the_documents_pipelinejobevent_is_the_event_schema():
@@ -159,6 +162,18 @@ def test_no_callback_or_job_read_gets_a_500(webhook, offline, uuid, query, body,
         request["requestContext"]["http"]["method"] = "GET"
         request["rawPath"] = request["requestContext"]["http"]["path"] = f"/dev/jobs/{uuid}"
     _assert_answered_safely(webhook(request, LambdaContext()))
+
+
+@pytest.mark.parametrize("route", ["post-event", "callback-json"])
+@pytest.mark.parametrize("body", ["not base64!", "abc", "{\"uuid\": 1}"])
+def test_a_body_marked_base64_that_is_not_base64_is_a_400_on_the_body(webhook, offline, route, body):
+    """Issue 10 item 10: it was a 500 (binascii.Error from Powertools' decoded_body)."""
+    request = sample("webhook", route)
+    request.update(body=body, isBase64Encoded=True)
+    response = webhook(request, LambdaContext())
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["errors"] == [
+        {"field": "(body)", "problem": "is marked isBase64Encoded but is not base64"}]
 
 
 def test_an_unexpected_failure_is_a_bare_500(webhook, monkeypatch, aws_env):

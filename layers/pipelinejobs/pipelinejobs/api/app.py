@@ -15,6 +15,8 @@ error is answered with its status code and caller-safe body, the same
 
 from __future__ import annotations
 
+import binascii
+import dataclasses
 import json
 from typing import Any
 
@@ -24,7 +26,8 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from .. import callbacks, events, frontdoor, observability
 from ..config import Config
 from ..errors import InvalidEvent
-from ..events import parse_event
+from ..events import TOO_DEEP, nested_too_deeply, parse_event
+from ..records import HistoryEntry, JobRecord
 from ..service import authorize, get_store
 from . import contract
 
@@ -37,23 +40,28 @@ def _answer(exc: Exception) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
+def _body_text() -> str | None:
+    """The request's body as text. API Gateway sends a body that is not text in base64 (``isBase64Encoded``);
+    one that is not base64 after all, or whose bytes are not UTF-8, is the sender's fault."""
+    try:
+        return app.current_event.decoded_body
+    except binascii.Error:
+        raise InvalidEvent.single("(body)", "is marked isBase64Encoded but is not base64") from None
+    except UnicodeDecodeError:
+        raise InvalidEvent.single("(body)", "is not UTF-8 text") from None
+
+
 def _json_body() -> Any:
-    """POST /events' body, parsed (see ``_unreadable_body`` for bodies that cannot even be read)."""
-    body = app.current_event.decoded_body
+    """POST /events' body, parsed."""
+    body = _body_text()
     if not body or not body.strip():
         raise InvalidEvent.single("(body)", "is required: a PipelineJobEvent as a JSON object")
     try:
         return json.loads(body)
     except ValueError:
         raise InvalidEvent.single("(body)", "is not valid JSON") from None
-
-
-@app.exception_handler([UnicodeDecodeError, RecursionError])
-def _unreadable_body(exc: Exception) -> Response:
-    """A body that is not UTF-8 (a binary upload, base64-encoded by API Gateway) or JSON nested deeper than
-    Python's parser goes: the sender's fault, raised while either POST route reads its body."""
-    problem = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "is nested too deeply"
-    return _answer(InvalidEvent.single("(body)", problem))
+    except RecursionError:  # deeper than Python's parser goes, far past the data depth limit
+        raise InvalidEvent.single("(body)", TOO_DEEP) from None
 
 
 @app.exception_handler(ServiceError)
@@ -70,12 +78,14 @@ def _any_error(exc: Exception) -> Response:
 
 @app.post("/jobs/<uuid>/events")
 def post_callback(uuid: str) -> dict[str, Any]:
-    """Operation ``postCallback``: the runner's status (or an explicit event) and its body as the event's data."""
+    """Operation ``postCallback``: the runner's status (the URL's, else the body's; or an explicit event) and its
+    body as the event's data."""
     request = app.current_event
     params = contract.query("postCallback", request.query_string_parameters)
-    data = callbacks.body_data(request.decoded_body, request.headers.get("content-type"))
-    message = callbacks.callback_message(uuid, token=params["token"], status=params["status"],
-                                         event=params["event"], data=data, event_id=_idempotency_key())
+    data = callbacks.body_data(_body_text(), request.headers.get("content-type"))
+    status = callbacks.callback_status(params["status"], data)
+    message = callbacks.callback_message(uuid, token=params["token"], status=status, event=params["event"],
+                                         data=data, event_id=_idempotency_key())
     return frontdoor.apply(message, source="webhook").to_dict()
 
 
@@ -111,10 +121,19 @@ def get_job(uuid: str) -> dict[str, Any]:
     authorize(parse_event({"uuid": uuid, "event": "update", **({"token": token} if token else {})}), config)
     observability.correlate(uuid)
     store = get_store(config)
-    job = store.get_job(uuid).to_dict()
+    job = _servable(store.get_job(uuid)).to_dict()
     page = store.history(uuid, after=params["after"], limit=params["limit"], newest_first=params["order"] == "newest")
-    return contract.served("JobView", {**job, "history": [entry.to_dict() for entry in page.entries],
+    return contract.served("JobView", {**job, "history": [_servable(entry).to_dict() for entry in page.entries],
                                        "next_cursor": page.next_cursor})
+
+
+def _servable(record: JobRecord | HistoryEntry) -> JobRecord | HistoryEntry:
+    """``record`` with its data as served: the depth limit intake holds, held on the way out too. Data deeper
+    (stored before intake refused it, or given to a job's setup) is summarised by its keys, as change
+    notifications summarise large data, so that the job stays readable rather than failing every read."""
+    if not nested_too_deeply(record.data):
+        return record
+    return dataclasses.replace(record, data={"truncated": True, "problem": TOO_DEEP, "keys": sorted(record.data)[:100]})
 
 
 @app.get("/openapi.json")
