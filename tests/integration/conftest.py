@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from faults import DynamoDBFaults
 
+from pipelinejobs import create_tables
 from pipelinejobs.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +39,17 @@ def dynamodb_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield endpoint
     finally:
         server.stop()
+
+
+@pytest.fixture
+def dynamodb_faults(ddb_env) -> Iterator[DynamoDBFaults]:
+    """Faults on the store's DynamoDB client (tests/faults.py), removed when the test ends."""
+    create_tables()
+    faults = DynamoDBFaults()
+    try:
+        yield faults
+    finally:
+        faults.clear()
 
 
 @pytest.fixture
