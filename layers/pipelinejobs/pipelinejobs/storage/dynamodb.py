@@ -9,8 +9,8 @@ Faults: every method that touches the table translates what DynamoDB or the
 network did (see ``_translated``): a lost race is WriteConflict, throttling, a
 DynamoDB fault, a reset or a timeout that outlived the client's retries is
 StorageUnavailable (503), reads included. Each transaction carries a client
-request token, so botocore's resend of a transaction whose answer was lost is
-answered by DynamoDB as the success it was, not written twice.
+request token (botocore's), so its resend of a transaction whose answer was
+lost is answered by DynamoDB as the success it was, not written twice.
 
 Deleting a job is safe at every request boundary: one transaction deletes the
 job item and writes a tombstone beside it, then the rest of the partition is
@@ -22,7 +22,6 @@ cleared and the tombstone goes last. An interrupted delete leaves the tombstone
 from __future__ import annotations
 
 import functools
-import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -263,11 +262,11 @@ class DynamoDBJobStore(JobStore):
         return bool(keys)
 
     def _transaction(self) -> TransactWrite:
-        # Consumed capacity is asked for so benchmarks and metrics can read what an event cost. The token
-        # names this one transaction: botocore's resend after a lost answer is idempotent (DynamoDB keeps
-        # tokens 10 minutes); the flow's retry builds a new transaction, with a new token.
-        return TransactWrite(connection=self._connection, return_consumed_capacity="TOTAL",
-                             client_request_token=str(uuidlib.uuid4()))
+        # Consumed capacity is asked for so benchmarks and metrics can read what an event cost. No client
+        # request token is given: botocore fills one in per call (the parameter is an idempotency token in
+        # the service model) and keeps it across its own resends, so a resend after a lost answer is
+        # answered by DynamoDB as the success it was; the flow's retry is a new call, with a new token.
+        return TransactWrite(connection=self._connection, return_consumed_capacity="TOTAL")
 
     # ---- reads ----------------------------------------------------------------------
 
