@@ -66,3 +66,30 @@ def test_a_crash_between_read_and_write_leaves_nothing_half_written(monkeypatch)
     assert table_items() == before
     assert job.run().state == "RUNNING"  # the retried delivery applies normally
     assert [h.name for h in job.history] == ["create", "run"]
+
+
+#: Every read the store makes outside an event's flow, and the request each sends.
+READS = {
+    "job list (GSI Query)": ("Query", lambda job: pj.list_jobs()),
+    "history page (Query)": ("Query", lambda job: job.history),
+    "pipeline list (GSI Query)": ("Query", lambda job: pj.list_pipelines()),
+    "pipeline (GetItem)": ("GetItem", lambda job: pj.get_pipeline(job.pipeline_uuid)),
+    "job (GetItem)": ("GetItem", lambda job: pj.get_job(job.uuid)),
+}
+
+
+@pytest.mark.parametrize("read", READS.values(), ids=READS.keys())
+def test_a_throttled_read_of_any_kind_is_storage_unavailable(throttle, read):
+    operation_name, make = read
+    job = new_job()
+    seen = throttle(operation_name, times=1000)
+    with pytest.raises(StorageUnavailable, match="ProvisionedThroughputExceededException"):
+        make(job)
+    assert seen["calls"] > 1  # botocore retried first
+
+
+def test_a_reset_on_a_read_is_storage_unavailable(dynamodb_faults):
+    job = new_job()
+    dynamodb_faults.reset(operation("Query"))
+    with pytest.raises(StorageUnavailable, match="ConnectionClosedError"):
+        list(job.history)
