@@ -12,13 +12,16 @@ each hook is removed when its test ends: use the ``dynamodb_faults`` fixture.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError
 
 import pipelinejobs as pj
+from pipelinejobs import deadline
 
 #: Decides, from a request, whether a fault applies to it.
 Matcher = Callable[[Any], bool]
@@ -95,3 +98,43 @@ class DynamoDBFaults:
         for unique_id in self._hooks:
             self.client.meta.events.unregister("before-send.dynamodb", unique_id=unique_id)
         self._hooks.clear()
+
+
+class VirtualClock:
+    """Sleeping costs no wall time: ``time.sleep`` advances this clock instead, and the deadline reads real
+    time plus what was slept. So backoff (botocore's and the store's) is counted in full against the deadline,
+    and a test of the budget asserts on ``elapsed()``, not on how fast the machine is."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.slept = 0.0
+        self._start = time.monotonic()
+        monkeypatch.setattr(time, "sleep", self._sleep)
+        monkeypatch.setattr(deadline, "_now", self.now)
+
+    def _sleep(self, seconds: float) -> None:
+        self.slept += seconds
+
+    def now(self) -> float:
+        return time.monotonic() + self.slept
+
+    def elapsed(self) -> float:
+        return self.now() - self._start
+
+
+class LambdaContext:
+    """A Lambda context whose remaining time runs down on ``clock``."""
+
+    function_name = "pipelinejobs-test"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:pipelinejobs-test"
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    log_group_name = "/aws/lambda/pipelinejobs-test"
+    log_stream_name = "2026/11/22/[$LATEST]0123456789abcdef"
+
+    def __init__(self, clock: VirtualClock, timeout_seconds: float):
+        self.clock, self.timeout = clock, timeout_seconds
+        self._end = clock.now() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._end - self.clock.now()) * 1000))

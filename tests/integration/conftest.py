@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faults import DynamoDBFaults
+from faults import DynamoDBFaults, VirtualClock
 
 from pipelinejobs import create_tables
 from pipelinejobs.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
@@ -42,8 +42,15 @@ def dynamodb_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def dynamodb_faults(ddb_env) -> Iterator[DynamoDBFaults]:
-    """Faults on the store's DynamoDB client (tests/faults.py), removed when the test ends."""
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    """Sleeps cost no wall time; the deadline counts them (tests/faults.py)."""
+    return VirtualClock(monkeypatch)
+
+
+@pytest.fixture
+def dynamodb_faults(ddb_env, clock) -> Iterator[DynamoDBFaults]:
+    """Faults on the store's DynamoDB client (tests/faults.py), removed when the test ends; backoff sleeps
+    on the virtual ``clock``."""
     create_tables()
     faults = DynamoDBFaults()
     try:
