@@ -232,34 +232,41 @@ class DynamoDBJobStore(JobStore):
         with self._transaction() as tx:
             tx.delete(self._job_item(job), condition=Job.state == job.state)  # version condition added
             tx.save(self._tombstone(job.uuid))
-        self._clear(job.uuid)
+        self._clear(job.uuid, self._partition(job.uuid))
 
     @_translating
     def finish_delete(self, uuid: str) -> bool:
         Job = self.models.job
+        keys = self._partition(uuid)
+        if not keys or JOB_SK in keys:
+            return False  # nothing left behind, or a job that exists
         try:
             with self._transaction() as tx:  # never clear the partition of a job that exists
                 tx.condition_check(Job, job_pk(uuid), JOB_SK, condition=Job.pk.does_not_exist())
                 tx.save(self._tombstone(uuid))
         except TransactWriteError as exc:
-            if _reasons(exc)[:1] == [_CHECK_FAILED]:
+            if _reasons(exc)[:1] == [_CHECK_FAILED]:  # created since the read: it is not ours to clear
                 return False
             raise
-        return self._clear(uuid)
+        self._clear(uuid, keys)
+        return True
 
     def _tombstone(self, uuid: str):
         return self.models.tombstone(pk=job_pk(uuid), sk=DELETING_SK, since=now_iso())
 
-    def _clear(self, uuid: str) -> bool:
-        """Delete a deleted job's partition, its tombstone last; True if anything but the tombstone was left."""
+    def _partition(self, uuid: str) -> list[str]:
+        """The sort keys of every item in a job's partition."""
+        return [i.sk for i in self.models.event.query(job_pk(uuid), attributes_to_get=["pk", "sk"],
+                                                      consistent_read=True)]
+
+    def _clear(self, uuid: str, keys: list[str]) -> None:
+        """Delete what a deleted job left in its partition (``keys``), its tombstone last."""
         Event, Tombstone = self.models.event, self.models.tombstone
-        keys = [(i.pk, i.sk) for i in Event.query(job_pk(uuid), attributes_to_get=["pk", "sk"], consistent_read=True)
-                if i.sk not in (JOB_SK, DELETING_SK)]
         with Event.batch_write() as batch:
-            for pk, sk in keys:
-                batch.delete(Event(pk=pk, sk=sk))
+            for sk in keys:
+                if sk not in (JOB_SK, DELETING_SK):
+                    batch.delete(Event(pk=job_pk(uuid), sk=sk))
         Tombstone(pk=job_pk(uuid), sk=DELETING_SK).delete()
-        return bool(keys)
 
     def _transaction(self) -> TransactWrite:
         # Consumed capacity is asked for so benchmarks and metrics can read what an event cost. No client
