@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from faults import DynamoDBFaults, VirtualClock
 
+from pipelinejobs import create_tables
 from pipelinejobs.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalError
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +39,24 @@ def dynamodb_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield endpoint
     finally:
         server.stop()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    """Sleeps cost no wall time; the deadline counts them (tests/faults.py)."""
+    return VirtualClock(monkeypatch)
+
+
+@pytest.fixture
+def dynamodb_faults(ddb_env, clock) -> Iterator[DynamoDBFaults]:
+    """Faults on the store's DynamoDB client (tests/faults.py), removed when the test ends; backoff sleeps
+    on the virtual ``clock``."""
+    create_tables()
+    faults = DynamoDBFaults()
+    try:
+        yield faults
+    finally:
+        faults.clear()
 
 
 @pytest.fixture

@@ -1,15 +1,11 @@
 """DynamoDB faults on DynamoDB Local: throttling is retried, then fails clearly; a crash mid-event writes nothing.
 
-Throttling is injected with a botocore ``before-send`` hook, which answers in place of
-the engine. (Under moto this cannot work: moto's own hook runs first and applies the
-request, so a "throttled" write would really have happened.)"""
+Faults are injected with botocore ``before-send`` hooks (tests/faults.py)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from botocore.awsrequest import AWSResponse
+from faults import operation
 
 import pipelinejobs as pj
 from pipelinejobs.errors import StorageUnavailable
@@ -22,44 +18,21 @@ def _tables(ddb_env):
     pj.create_tables()
 
 
-class _Raw:
-    def __init__(self, body: bytes):
-        self._body = body
-
-    def stream(self, **_):
-        yield self._body
+@pytest.fixture
+def throttle(dynamodb_faults):
+    """Answer the next ``times`` calls of ``operation`` with a throttling error."""
+    return lambda name, times: dynamodb_faults.throttle(operation(name), times)
 
 
-def throttle(operation: str, times: int) -> dict:
-    """Answer the next ``times`` calls of ``operation`` with a throttling error, on every client of the store."""
-    seen = {"throttled": 0, "calls": 0}
-
-    def before_send(request, **_):
-        if request.headers.get("X-Amz-Target", b"").decode().endswith(operation):
-            seen["calls"] += 1
-            if seen["throttled"] < times:
-                seen["throttled"] += 1
-                body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                                   "message": "Rate of requests exceeds the allowed throughput."}).encode()
-                return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
-        return None
-
-    store = pj.service.get_store()
-    clients = {id(c): c for c in (store._connection.client, store.models.job._get_connection().connection.client)}
-    for client in clients.values():
-        client.meta.events.register_first("before-send.dynamodb", before_send, unique_id=f"throttle-{id(client)}")
-    return seen
-
-
-def test_throttled_writes_are_retried_and_then_succeed():
+def test_throttled_writes_are_retried_and_then_succeed(throttle):
     job = new_job()
     seen = throttle("TransactWriteItems", times=2)
     assert job.run().state == "RUNNING"
-    assert seen == {"throttled": 2, "calls": 3}
+    assert seen == {"faults": 2, "calls": 3}
     assert [h.name for h in job.history] == ["create", "run"]
 
 
-def test_persistent_throttling_is_a_clear_503_and_writes_nothing():
+def test_persistent_throttling_is_a_clear_503_and_writes_nothing(throttle):
     job = new_job()
     before = table_items()
     seen = throttle("TransactWriteItems", times=1000)
@@ -72,7 +45,7 @@ def test_persistent_throttling_is_a_clear_503_and_writes_nothing():
     assert table_items() == before
 
 
-def test_throttled_reads_fail_clearly_too():
+def test_throttled_reads_fail_clearly_too(throttle):
     job = new_job()
     throttle("GetItem", times=1000)
     with pytest.raises(StorageUnavailable):
@@ -93,3 +66,30 @@ def test_a_crash_between_read_and_write_leaves_nothing_half_written(monkeypatch)
     assert table_items() == before
     assert job.run().state == "RUNNING"  # the retried delivery applies normally
     assert [h.name for h in job.history] == ["create", "run"]
+
+
+#: Every read the store makes outside an event's flow, and the request each sends.
+READS = {
+    "job list (GSI Query)": ("Query", lambda job: pj.list_jobs()),
+    "history page (Query)": ("Query", lambda job: job.history),
+    "pipeline list (GSI Query)": ("Query", lambda job: pj.list_pipelines()),
+    "pipeline (GetItem)": ("GetItem", lambda job: pj.get_pipeline(job.pipeline_uuid)),
+    "job (GetItem)": ("GetItem", lambda job: pj.get_job(job.uuid)),
+}
+
+
+@pytest.mark.parametrize("read", READS.values(), ids=READS.keys())
+def test_a_throttled_read_of_any_kind_is_storage_unavailable(throttle, read):
+    operation_name, make = read
+    job = new_job()
+    seen = throttle(operation_name, times=1000)
+    with pytest.raises(StorageUnavailable, match="ProvisionedThroughputExceededException"):
+        make(job)
+    assert seen["calls"] > 1  # botocore retried first
+
+
+def test_a_reset_on_a_read_is_storage_unavailable(dynamodb_faults):
+    job = new_job()
+    dynamodb_faults.reset(operation("Query"))
+    with pytest.raises(StorageUnavailable, match="ConnectionClosedError"):
+        list(job.history)

@@ -30,6 +30,16 @@ MAX_DATA_BYTES = 32 * 1024
 MAX_DATA_DEPTH = 32
 
 
+#: The region when the environment names none (boto3 alone would raise NoRegionError).
+DEFAULT_REGION = "us-east-1"
+
+
+def env_region() -> str:
+    """The region, read one way everywhere: ``AWS_REGION`` (Lambda sets it; boto3 alone ignores it), then
+    ``AWS_DEFAULT_REGION``, then :data:`DEFAULT_REGION`."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
 @dataclass(frozen=True)
 class Config:
     table: str
@@ -51,7 +61,7 @@ class Config:
         return cls(
             table=table,
             endpoint_url=env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None,
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            region=env_region(),
             api_url=(env.get("PIPELINEJOBS_API_URL") or "").rstrip("/") or None,
             token_secret=env.get("PIPELINEJOBS_TOKEN_SECRET") or None,
             token_secret_name=env.get("PIPELINEJOBS_TOKEN_SECRET_NAME") or None,

@@ -160,6 +160,15 @@ class StorageUnavailable(PipelineJobsError):
     status_code = 503
 
 
+class OutOfTime(PipelineJobsError):
+    """The request's time budget (the Lambda's remaining time, see :mod:`pipelinejobs.deadline`) ran out
+    before the work was done: retries and backoff stop there rather than outlive the function.
+
+    Safe to retry later: an event with an id is applied once however often it is sent."""
+
+    status_code = 503
+
+
 class WriteConflict(PipelineJobsError):
     """Internal: a conditional write lost a race (another event moved the job first).
 

@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from . import callback_urls, callbacks, fsm, identity, tokens
 from .config import Config
-from .errors import InvalidTransition, WaitTimeout
+from .errors import InvalidTransition, JobNotFound, WaitTimeout
 from .records import HistoryEntry, JobRecord, JobSummary, Outcome, now_iso
 from .service import get_store, handle_event
 
@@ -102,12 +102,23 @@ class PipelineJob:
         return self
 
     def cancel(self) -> None:
-        """Delete a job that never ran. A job that has run is kept: send it ``fail``."""
-        record = self.refresh().record
+        """Delete a job that never ran. A job that has run is kept: send it ``fail``.
+
+        Safe to call again after a crash, a timeout or a 503 at any point: a cancel that was interrupted
+        after the job item went is finished (its history and id markers deleted), so the same inputs can
+        be set up afresh."""
+        store = get_store(self.config)
+        try:
+            record = self.refresh().record
+        except JobNotFound:
+            if not store.finish_delete(self.uuid):
+                raise
+            self._record = None
+            return
         if record.state != "CREATED" or record.started:
             raise InvalidTransition(self.uuid, record.state, "cancel", fsm.allowed_events(record.state),
                                     hint="Only a job that never ran can be cancelled; send 'fail' to stop it")
-        get_store(self.config).delete_job(record)
+        store.delete_job(record)
         self._record = None
 
     # ---- properties -------------------------------------------------------------------

@@ -76,12 +76,18 @@ def secret(config: Config) -> str:
 
 @cache
 def _provider(name: str):
-    # Imported here: only deployed functions need it, and it costs cold-start time.
+    # Imported here: only deployed functions need it, and it costs cold-start time. The providers get the
+    # clients of clients.py (region, retries, deadline), not Powertools' defaults, which know no region
+    # when only AWS_REGION is set.
     from aws_lambda_powertools.utilities import parameters
 
+    from .clients import client
+
     if name.startswith("arn:aws:secretsmanager:"):
-        return lambda: parameters.get_secret(name, max_age=300)
-    return lambda: parameters.get_parameter(name, decrypt=True, max_age=300)
+        secrets = parameters.SecretsProvider(boto3_client=client("secretsmanager"))
+        return lambda: secrets.get(name, max_age=300)
+    ssm = parameters.SSMProvider(boto3_client=client("ssm"))
+    return lambda: ssm.get(name, decrypt=True, max_age=300)
 
 
 def _fetch_secret(name: str) -> str:

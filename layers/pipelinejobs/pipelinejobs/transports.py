@@ -29,6 +29,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any], str], errors.PipelineJobsError]] 
     "JobNotFound": lambda _, uuid: errors.JobNotFound(uuid),
     "ConcurrencyConflict": lambda b, _: errors.ConcurrencyConflict(b["message"]),
     "StorageUnavailable": lambda b, _: errors.StorageUnavailable(b["message"]),
+    "OutOfTime": lambda b, _: errors.OutOfTime(b["message"]),
 }
 
 
@@ -63,9 +64,9 @@ class LambdaTransport:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
+            from .clients import client
 
-            self._client = boto3.client("lambda")
+            self._client = client("lambda")
         return self._client
 
     def __call__(self, message: dict[str, Any]) -> Outcome:

@@ -57,10 +57,6 @@ def test_the_sample_stream_record_is_published_to_the_bus_and_its_callback_poste
     events.put_targets(Rule="state-changes", EventBusName="pipelinejobs-test",
                        Targets=[{"Id": "queue", "Arn": queue_arn}])
     monkeypatch.setenv("PIPELINEJOBS_EVENT_BUS", "pipelinejobs-test")
-    from pipelinejobs.notify import publish
-
-    publish._events.cache_clear()  # a client made inside this moto context
-
     monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
     with LoopbackServer(lambda *_: (204, b"")) as receiver:
         event = sample("stream", "dynamodb-stream")

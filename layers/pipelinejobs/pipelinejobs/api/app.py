@@ -23,7 +23,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 
-from .. import callbacks, events, frontdoor, observability
+from .. import callbacks, deadline, events, frontdoor, observability
 from ..config import Config
 from ..errors import InvalidEvent
 from ..events import TOO_DEEP, nested_too_deeply, parse_event
@@ -143,4 +143,5 @@ def openapi_document() -> Response:
 
 @observability.lambda_entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    with deadline.from_lambda(context):  # retries end before the function does: a 503, not a timeout
+        return app.resolve(event, context)

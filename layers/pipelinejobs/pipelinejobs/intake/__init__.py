@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import frontdoor, observability
+from .. import deadline, frontdoor, observability
 from ..errors import PipelineJobsError
 from . import aws_events
 
@@ -53,6 +53,11 @@ def _direct(event: Any) -> dict[str, Any]:
 
 @observability.lambda_entry
 def handler(event: Any, context: Any) -> dict[str, Any]:
+    with deadline.from_lambda(context):  # retries end before the function does (see pipelinejobs.deadline)
+        return _dispatch(event, context)
+
+
+def _dispatch(event: Any, context: Any) -> dict[str, Any]:
     if _is_sqs_batch(event):
         from .sqs import handle_batch  # imported on first use: the batch utility is not on the other paths
 

@@ -11,6 +11,11 @@ The retry policy follows from what a retry can change:
   batch item failure, so SQS delivers it again and, after ``maxReceiveCount``
   receives, the redrive policy moves it to the dead-letter queue.
 
+The batch shares the invocation's deadline (:mod:`pipelinejobs.deadline`): a
+record whose retries reach it, and every record not begun by then, ends as an
+OutOfTime (503) batch item failure, so the function answers before its timeout
+and only those records are delivered again, never the whole batch.
+
 Without ``PIPELINEJOBS_DLQ_URL`` a bad message takes the retry path too, and the
 redrive policy still stops it: nothing is retried forever, nothing is dropped.
 """
@@ -19,23 +24,18 @@ from __future__ import annotations
 
 import json
 import os
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .. import frontdoor
+from ..clients import client
 from ..errors import InvalidTransition, PipelineJobsError
 
 DLQ_URL_ENV = "PIPELINEJOBS_DLQ_URL"
 
 
-@cache
-def _sqs() -> Any:
-    import boto3
-
-    return boto3.client("sqs")
 
 
 def _dead_letter(record: SQSRecord, error: PipelineJobsError) -> None:
@@ -44,7 +44,7 @@ def _dead_letter(record: SQSRecord, error: PipelineJobsError) -> None:
     if not queue_url:
         raise error
     attributes = {"error": type(error).__name__, "status": str(error.status_code), "message": str(error)[:1024]}
-    _sqs().send_message(
+    client("sqs").send_message(
         QueueUrl=queue_url, MessageBody=record.body,
         MessageAttributes={name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()},
     )

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from ..clients import client
 from ..config import Config
 from ..events import compact_json
 from ..service import get_store
@@ -60,11 +60,8 @@ def state_change(record: DynamoDBRecord) -> dict[str, Any] | None:
     })
 
 
-@cache
 def _events() -> Any:
-    import boto3
-
-    return boto3.client("events")
+    return client("events")
 
 
 #: PutEvents takes at most 10 entries a call.

@@ -3,7 +3,9 @@
 Optimistic concurrency: read the job (and the event id's marker), decide with the
 FSM, then commit the history entry and the state change in one conditional write
 guarded by the job's version. Losing a race raises WriteConflict in the backend;
-the flow backs off (full jitter) and tries again, a bounded number of times.
+the flow backs off (full jitter) and tries again, a bounded number of times, and
+never past the request's deadline (:mod:`pipelinejobs.deadline`; outside Lambda,
+``deadline.DEFAULT_SECONDS`` an event).
 
 Deduplication: a sender's own event id is one event forever. A derived id (a
 callback's content id) is one event per *scope* of the job (its attempt and
@@ -16,13 +18,12 @@ duplicate but still a sign of life: it refreshes ``last_heartbeat``.
 from __future__ import annotations
 
 import random
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from .. import fsm, records
+from .. import deadline, fsm, records
 from ..config import Config
 from ..errors import ConcurrencyConflict, InvalidTransition, JobNotFound, PreconditionFailed, WriteConflict
 from ..events import Event, is_derived
@@ -79,6 +80,11 @@ class JobStore(ABC):
         """Delete the job and everything in its partition, if unchanged since read."""
 
     @abstractmethod
+    def finish_delete(self, uuid: str) -> bool:
+        """Finish a delete that was interrupted (the job is gone, the rest of its partition is not);
+        False if there was nothing to finish or the job exists."""
+
+    @abstractmethod
     def history(self, uuid: str, after: int | None = None, limit: int = 100,
                 newest_first: bool = False) -> HistoryPage:
         """One page of history; ``after`` is the cursor of the previous page."""
@@ -126,8 +132,13 @@ class JobStore(ABC):
         must have, checked against the same read the write is conditional on.
 
         Raises JobNotFound, PreconditionFailed (``expect`` not met; nothing written), InvalidTransition
-        (after recording the refusal in the history) or ConcurrencyConflict (retries spent; nothing
-        was written)."""
+        (after recording the refusal in the history), ConcurrencyConflict (retries spent; nothing
+        was written) or OutOfTime (the deadline came first)."""
+        with deadline.at_most(deadline.DEFAULT_SECONDS):
+            return self._apply(event, source, fields, expect)
+
+    def _apply(self, event: Event, source: str | None, fields: Mapping[str, Any] | None,
+               expect: Mapping[str, Any] | None) -> tuple[Outcome, JobRecord | None]:
         allowed = records.ORCHESTRATION_FIELDS
         if set(fields or {}) - set(allowed):  # never state, version or history: those follow the FSM
             raise ValueError(f"only {', '.join(allowed)} may be set with an event, not {sorted(fields)}")
@@ -148,7 +159,7 @@ class JobStore(ABC):
                 try:
                     recorded = self.commit_rejected(job, entry)
                 except WriteConflict:
-                    _backoff(attempt)
+                    _backoff(attempt, event)
                     continue
                 refused.recorded_seq = entry.seq if recorded else None
                 raise
@@ -160,7 +171,7 @@ class JobStore(ABC):
             try:
                 self.commit_applied(job, after, self._entry(job, event, state, now, source), replaces=marker)
             except WriteConflict:
-                _backoff(attempt)
+                _backoff(attempt, event)
                 continue
             return Outcome(job.uuid, event.event, state, job.state, after.version), after
         raise ConcurrencyConflict(
@@ -186,6 +197,8 @@ class JobStore(ABC):
         )
 
 
-def _backoff(attempt: int) -> None:
-    """Full-jitter exponential backoff: contending writers spread out instead of colliding again."""
-    time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
+def _backoff(attempt: int, event: Event) -> None:
+    """Full-jitter exponential backoff: contending writers spread out instead of colliding again; OutOfTime
+    rather than sleep past the deadline."""
+    delay = random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+    deadline.sleep(delay, 0.0, f"job {event.uuid}: event '{event.event}', after a lost write race,")

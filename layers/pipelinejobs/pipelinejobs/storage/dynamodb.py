@@ -6,13 +6,38 @@ the job and the id's marker together) and one TransactWriteItems (history entry 
 marker + conditional job update). A repeated callback (a duplicate derived id)
 makes one more, small, request instead of the transaction: an UpdateItem of the
 job's ``last_heartbeat``.
+
+Faults: every method that touches the table translates what DynamoDB or the
+network did (see ``_translated``): a lost race is WriteConflict, throttling, a
+DynamoDB fault, a reset or a timeout that outlived the client's retries is
+StorageUnavailable (503), reads included. Each transaction carries a client
+request token (botocore's), so its resend of a transaction whose answer was
+lost is answered by DynamoDB as the success it was, not written twice.
+
+Deleting a job is safe at every request boundary: one transaction deletes the
+job item and writes a tombstone beside it, then the rest of the partition is
+cleared and the tombstone goes last. An interrupted delete leaves the tombstone
+(or, from older versions, history without a job), which ``finish_delete`` and
+``insert_job`` finish before anything is built on it.
 """
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError
+from pynamodb.exceptions import (
+    DoesNotExist,
+    PynamoDBConnectionError,
+    PynamoDBException,
+    TransactWriteError,
+    UpdateError,
+)
 from pynamodb.transactions import TransactGet, TransactWrite
 
+from .. import clients
 from ..config import INDEX_SHARDS, Config
 from ..errors import StorageUnavailable, WriteConflict
 from ..events import is_derived
@@ -30,6 +55,7 @@ from ..records import (
 )
 from .base import JobStore
 from .models import (
+    DELETING_SK,
     JOB_SK,
     PIPELINE_SK,
     PIPELINES_KEY,
@@ -48,14 +74,36 @@ _RACE_CODES = {"ConditionalCheckFailed", "TransactionConflict"}
 _UNAVAILABLE_CODES = {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
                       "ThrottlingError", "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"}
 _LAST_SEQ = 10**12 - 1
+_CHECK_FAILED = "ConditionalCheckFailed"
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _translating(method: _Method) -> _Method:
+    """Translate what a storage method's requests raise (see ``_translated``); reads included."""
+
+    @functools.wraps(method)
+    def translated(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except (PynamoDBException, BotoCoreError) as exc:
+            error = _translated(exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    return translated  # type: ignore[return-value]
 
 
 class DynamoDBJobStore(JobStore):
     def __init__(self, config: Config):
         super().__init__(config)
         self.models = bind(config.table, config.endpoint_url, config.region)
-        # The models' own connection, so one botocore client (one parse of the service model, one
-        # retry policy) serves reads and transactions alike.
+        # One botocore client from the one factory (its retry policy, timeouts and deadline) serves every
+        # model, reads and transactions alike: one parse of the service model, one connection pool.
+        client = clients.client("dynamodb", region=config.region, endpoint_url=config.endpoint_url)
+        for model in self.models.all():
+            model._get_connection().connection._client = client
         self._connection = self.models.job._get_connection().connection
 
     # ---- conversions --------------------------------------------------------------
@@ -151,7 +199,7 @@ class DynamoDBJobStore(JobStore):
             Job._get_connection().update_item(job_pk(job.uuid), JOB_SK, actions=[Job.last_heartbeat.set(when)],
                                               condition=newer)
         except UpdateError as exc:
-            if exc.cause_response_code in ("ConditionalCheckFailedException", "TransactionConflictException"):
+            if _error_code(exc.cause) in ("ConditionalCheckFailedException", "TransactionConflictException"):
                 return False  # a later heartbeat is there already, the job is gone, or an event is being written
             raise _translated(exc) from exc
         return True
@@ -168,40 +216,92 @@ class DynamoDBJobStore(JobStore):
                     tx.save(refusal, condition=Marker.pk.does_not_exist())
                 tx.update(self._job_item(job), actions=[Job.rejections.add(1), Job.last_heartbeat.set(entry.date)])
         except TransactWriteError as exc:
-            reasons = [r.code if r else None for r in exc.cancellation_reasons]
+            reasons = _reasons(exc)
             # Items are sent puts first, then the update: [entry, refusal marker, job].
             if entry.id and reasons[1:] == ["ConditionalCheckFailed", None]:
                 return False
             raise _translated(exc) from exc
         return True
 
+    @_translating
     def insert_job(self, job: JobRecord, entry: HistoryEntry) -> bool:
-        try:
-            with self._transaction() as tx:
-                tx.save(self._job_item(job))  # PynamoDB adds attribute_not_exists(version)
-                tx.save(self._event_item(job.uuid, entry))
-        except TransactWriteError as exc:
-            error = _translated(exc)
-            if isinstance(error, WriteConflict):  # the job exists already: get-or-create
-                return False
-            raise error from exc
-        return True
+        Event, Tombstone = self.models.event, self.models.tombstone
+        for healed in (False, True):
+            try:
+                with self._transaction() as tx:  # items are sent: [tombstone check, job, first entry]
+                    tx.condition_check(Tombstone, job_pk(job.uuid), DELETING_SK,
+                                       condition=Tombstone.pk.does_not_exist())
+                    tx.save(self._job_item(job))  # PynamoDB adds attribute_not_exists(version)
+                    tx.save(self._event_item(job.uuid, entry), condition=Event.pk.does_not_exist())
+            except TransactWriteError as exc:
+                reasons = _reasons(exc)
+                if reasons[1:2] == [_CHECK_FAILED]:  # the job exists already: get-or-create
+                    return False
+                if _CHECK_FAILED in reasons and not healed:
+                    # No job, but a tombstone or history: an interrupted delete. Finish it, then create.
+                    self.finish_delete(job.uuid)
+                    continue
+                error = _translated(exc)
+                if isinstance(error, WriteConflict):  # a concurrent create of the same job
+                    return False
+                raise error from exc
+            return True
+        return False
 
+    @_translating
     def delete_job(self, job: JobRecord) -> None:
         Job = self.models.job
-        self._job_item(job).delete(condition=Job.state == job.state)  # version condition added by PynamoDB
-        Event = self.models.event
-        keys = list(Event.query(job_pk(job.uuid), attributes_to_get=["pk", "sk"], consistent_read=True))
+        # The one request that deletes: after it the job is gone for every reader and writer (their writes
+        # are conditional on its version), and the tombstone says the partition is being cleared.
+        with self._transaction() as tx:
+            tx.delete(self._job_item(job), condition=Job.state == job.state)  # version condition added
+            tx.save(self._tombstone(job.uuid))
+        self._clear(job.uuid, self._partition(job.uuid))
+
+    @_translating
+    def finish_delete(self, uuid: str) -> bool:
+        Job = self.models.job
+        keys = self._partition(uuid)
+        if not keys or JOB_SK in keys:
+            return False  # nothing left behind, or a job that exists
+        try:
+            with self._transaction() as tx:  # never clear the partition of a job that exists
+                tx.condition_check(Job, job_pk(uuid), JOB_SK, condition=Job.pk.does_not_exist())
+                tx.save(self._tombstone(uuid))
+        except TransactWriteError as exc:
+            if _reasons(exc)[:1] == [_CHECK_FAILED]:  # created since the read: it is not ours to clear
+                return False
+            raise
+        self._clear(uuid, keys)
+        return True
+
+    def _tombstone(self, uuid: str):
+        return self.models.tombstone(pk=job_pk(uuid), sk=DELETING_SK, since=now_iso())
+
+    def _partition(self, uuid: str) -> list[str]:
+        """The sort keys of every item in a job's partition."""
+        return [i.sk for i in self.models.event.query(job_pk(uuid), attributes_to_get=["pk", "sk"],
+                                                      consistent_read=True)]
+
+    def _clear(self, uuid: str, keys: list[str]) -> None:
+        """Delete what a deleted job left in its partition (``keys``), its tombstone last."""
+        Event, Tombstone = self.models.event, self.models.tombstone
         with Event.batch_write() as batch:
-            for key in keys:
-                batch.delete(Event(pk=key.pk, sk=key.sk))
+            for sk in keys:
+                if sk not in (JOB_SK, DELETING_SK):
+                    batch.delete(Event(pk=job_pk(uuid), sk=sk))
+        Tombstone(pk=job_pk(uuid), sk=DELETING_SK).delete()
 
     def _transaction(self) -> TransactWrite:
-        # Consumed capacity is asked for so benchmarks and metrics can read what an event cost.
+        # Consumed capacity is asked for so benchmarks and metrics can read what an event cost. No client
+        # request token is given: botocore fills one in per call (the parameter is an idempotency token in
+        # the service model) and keeps it across its own resends, so a resend after a lost answer is
+        # answered by DynamoDB as the success it was; the flow's retry is a new call, with a new token.
         return TransactWrite(connection=self._connection, return_consumed_capacity="TOTAL")
 
     # ---- reads ----------------------------------------------------------------------
 
+    @_translating
     def history(self, uuid: str, after: int | None = None, limit: int = 100,
                 newest_first: bool = False) -> HistoryPage:
         Event = self.models.event
@@ -217,6 +317,7 @@ class DynamoDBJobStore(JobStore):
         entries = [self._history_entry(item) for item in items[:limit]]
         return HistoryPage(entries, entries[-1].seq if len(items) > limit else None)
 
+    @_translating
     def list_jobs(self, pipeline_uuid: str | None = None, state: str | None = None,
                   since: str | None = None) -> list[JobSummary]:
         Job = self.models.job
@@ -238,6 +339,7 @@ class DynamoDBJobStore(JobStore):
 
     # ---- pipelines --------------------------------------------------------------------
 
+    @_translating
     def put_pipeline(self, pipeline: PipelineRecord) -> PipelineRecord:
         existing = self.get_pipeline(pipeline.uuid)
         now = now_iso()
@@ -251,6 +353,7 @@ class DynamoDBJobStore(JobStore):
         ).save()
         return pipeline
 
+    @_translating
     def get_pipeline(self, uuid: str) -> PipelineRecord | None:
         try:
             item = self.models.pipeline.get(pipeline_pk(uuid), PIPELINE_SK, consistent_read=True)
@@ -258,6 +361,7 @@ class DynamoDBJobStore(JobStore):
             return None
         return _pipeline_record(item)
 
+    @_translating
     def list_pipelines(self) -> list[PipelineRecord]:
         return [_pipeline_record(i) for i in self.models.pipeline.catalog.query(PIPELINES_KEY)]
 
@@ -284,14 +388,32 @@ def _unchanged(Marker, replaces: IdMarker | None):
     return Marker.pk.exists() & same_scope
 
 
-def _translated(exc: PynamoDBException) -> Exception:
-    """A lost race becomes WriteConflict (the flow retries); throttling or a DynamoDB fault that
-    outlived botocore's retries becomes StorageUnavailable; anything else stays as it is."""
-    codes = {exc.cause_response_code} | {r.code for r in getattr(exc, "cancellation_reasons", None) or [] if r}
+def _reasons(exc: TransactWriteError) -> list[str | None]:
+    """The cancellation reason of each item of a transaction, in the order the items were sent."""
+    return [r.code if r else None for r in exc.cancellation_reasons or []]
+
+
+def _error_code(exc: BaseException | None) -> str | None:
+    """DynamoDB's error code in ``exc``'s answer; None when there was no answer (a reset, a timeout), where
+    botocore's connection errors carry ``response=None``."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    return error.get("Code") if isinstance(error, dict) else None
+
+
+def _translated(exc: PynamoDBException | BotoCoreError) -> Exception:
+    """A lost race becomes WriteConflict (the flow retries); throttling, a DynamoDB fault or a network
+    failure (reset, timeout, no connection: no answer at all) that outlived botocore's retries becomes
+    StorageUnavailable; anything else (a bug) stays as it is."""
+    cause = exc.cause if isinstance(exc, PynamoDBException) else exc
+    code = _error_code(cause)
+    codes = {code} | {r for r in _reasons(exc) if r} if isinstance(exc, TransactWriteError) else {code}
     if codes & _RACE_CODES:
         return WriteConflict(str(exc))
-    if codes & _UNAVAILABLE_CODES or exc.cause_response_code is None:  # None: no answer at all (network)
-        return StorageUnavailable(f"DynamoDB is unavailable ({', '.join(sorted(c for c in codes if c)) or 'no answer'})"
-                                  "; nothing was written, retry later")
+    # No cause at all: PynamoDB gave up itself (a batch write's unprocessed items, retried to its limit).
+    gave_up = cause is None and isinstance(exc, PynamoDBConnectionError)
+    if codes & _UNAVAILABLE_CODES or isinstance(cause, BotoCoreError) or gave_up:
+        failure = ", ".join(sorted(c for c in codes if c)) or type(cause).__name__
+        return StorageUnavailable(f"DynamoDB is unavailable ({failure}); retry later")
     return exc
 

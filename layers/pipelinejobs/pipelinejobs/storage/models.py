@@ -7,6 +7,7 @@ One table holds every item type, keyed ``pk``/``sk``:
 | job | ``JOB#<uuid>`` | ``JOB`` |
 | history entry | ``JOB#<uuid>`` | ``EV#<seq, 12 digits>`` |
 | idempotency marker | ``JOB#<uuid>`` | ``ID#<event id>`` (applied) or ``RJ#<state>#<event id>[#<scope>]`` (refused) |
+| delete in progress | ``JOB#<uuid>`` | ``DELETING`` (while a deleted job's partition is cleared) |
 | pipeline | ``PIPELINE#<uuid>`` | ``PIPELINE`` |
 
 A job's history lives beside it in the same partition, never inside it, so the
@@ -37,7 +38,13 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
+from ..clients import MAX_ATTEMPTS, TIMEOUTS
+from ..config import env_region
+
 JOB_SK = "JOB"
+#: Sort key of a deleted job's tombstone: present from the request that deletes the job item until the
+#: rest of its partition is gone, so an interrupted delete is seen and finished, never built upon.
+DELETING_SK = "DELETING"
 PIPELINE_SK = "PIPELINE"
 PIPELINES_KEY = "PIPELINES"
 #: Non-key attributes copied into both indexes: what a `stat` table shows.
@@ -75,6 +82,10 @@ class Models:
     event: type[Model]
     marker: type[Model]
     pipeline: type[Model]
+    tombstone: type[Model]
+
+    def all(self) -> tuple[type[Model], ...]:
+        return self.job, self.event, self.marker, self.pipeline, self.tombstone
 
 
 @cache
@@ -87,8 +98,13 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
     """
 
     def make_meta() -> type:
-        # host is set for tests and the local stack; in Lambda it is None (the real endpoint).
-        settings = {"table_name": table, "host": host, "region": region or "us-east-1", "max_retry_attempts": 5}
+        # host is set for tests and the local stack; in Lambda it is None (the real endpoint). The store
+        # hands every model the client of clients.py; these settings are the same policy, should PynamoDB
+        # ever build a client of its own.
+        connect, read = TIMEOUTS["dynamodb"]
+        settings = {"table_name": table, "host": host, "region": region or env_region(),
+                    "max_retry_attempts": MAX_ATTEMPTS - 1, "connect_timeout_seconds": connect,
+                    "read_timeout_seconds": read}
         return type("Meta", (), settings)
 
     class PipelineJobsIndex(GlobalSecondaryIndex):
@@ -165,6 +181,12 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         previous_state = UnicodeAttribute()
         scope = UnicodeAttribute(null=True)
 
+    class TombstoneItem(Keyed):
+        """Says the job of this partition was deleted and the rest of the partition is being cleared."""
+
+        Meta = make_meta()
+        since = UnicodeAttribute()
+
     class PipelineItem(Keyed):
         Meta = make_meta()
         uuid = UnicodeAttribute()
@@ -179,4 +201,4 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         gsi_sk = UnicodeAttribute()
         catalog = CatalogIndex()
 
-    return Models(job=JobItem, event=EventItem, marker=MarkerItem, pipeline=PipelineItem)
+    return Models(job=JobItem, event=EventItem, marker=MarkerItem, pipeline=PipelineItem, tombstone=TombstoneItem)

@@ -66,10 +66,10 @@ def table_definition(logical_id: str = JOBS_TABLE_LOGICAL_ID, template: dict | N
 
 def create_tables(config: Config | None = None) -> list[str]:
     """Create the jobs table at the configured endpoint if it does not exist; return its name."""
-    import boto3
+    from ..clients import client as aws_client
 
     config = config or Config.from_env()
-    client = boto3.client("dynamodb", endpoint_url=config.endpoint_url, region_name=config.region or "us-east-1")
+    client = aws_client("dynamodb", region=config.region, endpoint_url=config.endpoint_url)
     with contextlib.suppress(client.exceptions.ResourceInUseException):  # already there: idempotent
         client.create_table(TableName=config.table, **table_definition())
     client.get_waiter("table_exists").wait(TableName=config.table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
