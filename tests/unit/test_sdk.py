@@ -73,7 +73,7 @@ def test_properties_of_a_new_job(aws_env):
     assert (job.state, job.status, job.last_event) == ("CREATED", "CREATED", "create")
     assert job.path.endswith(f"/{job.pipeline_uuid}/{job.uuid}")
     assert tokens.verify_job_token(aws_env.token_secret, job.uuid, job.token)
-    assert job.callback == f"{aws_env.api_url}/jobs/{job.uuid}/events?token={job.token}&status=${{STATUS}}"
+    assert job.callback == f"{aws_env.api_url}/jobs/{job.uuid}/events?token={job.token}&status=__STATUS__"
     record = pj.get_job(job.uuid).to_dict()
     assert record["created"] == record["updated"] and record["version"] == 1
 

@@ -115,8 +115,11 @@ class PipelineNotFound(PipelineJobsError):
     status_code = 404
 
     def __init__(self, uuid: str, reason: str = "not found"):
-        self.uuid = uuid
+        self.uuid, self.reason = uuid, reason
         super().__init__(f"pipeline {uuid} {reason}")
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "pipeline": self.uuid, "reason": self.reason}
 
 
 class PreconditionFailed(PipelineJobsError):
@@ -156,6 +159,15 @@ class StorageUnavailable(PipelineJobsError):
     """DynamoDB throttled or failed, and the SDK's retries (with backoff) did not get through.
 
     Nothing was written. Safe to retry later: SQS redelivers, a job runner re-sends."""
+
+    status_code = 503
+
+
+class ServiceUnreachable(PipelineJobsError):
+    """The webhook API gave no answer (connection refused or reset, timed out, its name did not resolve).
+
+    Whether the request arrived is unknown: retry it (``setup`` is get-or-create; an event with an ``id``
+    is applied once however often it is sent)."""
 
     status_code = 503
 

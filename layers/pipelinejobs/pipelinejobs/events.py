@@ -74,7 +74,7 @@ _FORMATS = {
 }
 
 
-def _field_of(error) -> list[str]:
+def field_of(error) -> list[str]:
     """Name the field(s) a jsonschema error is about, as a sender would."""
     path = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "required":
@@ -109,7 +109,7 @@ def parse_event(message: Any) -> Event:
         raise InvalidEvent.single("(message)", f"must be a JSON object, not {type(message).__name__}")
     errors = sorted(_validator().iter_errors(message), key=lambda e: list(e.absolute_path))
     if errors:
-        raise InvalidEvent([{"field": f, "problem": problem(e)} for e in errors for f in _field_of(e)])
+        raise InvalidEvent([{"field": f, "problem": problem(e)} for e in errors for f in field_of(e)])
     data = message.get("data") or {}
     check_data_size(data)
     return Event(

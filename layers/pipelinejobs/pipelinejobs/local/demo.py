@@ -217,8 +217,9 @@ def act(job: DemoJob) -> None:
 def callback(uuid: str, status: str) -> int:
     """What an outside system does: POST to the job's callback URL (it carries the job's token)."""
     from .. import get_job
+    from ..creation import STATUS_PLACEHOLDER
 
-    url = get_job(uuid).callback.replace("${STATUS}", status)
+    url = get_job(uuid).callback.replace(STATUS_PLACEHOLDER, status)
     body = json.dumps({"status": status, "host": "outside.example.org"}).encode()
     request = urllib.request.Request(url, data=body, method="POST", headers={"content-type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as answer:
