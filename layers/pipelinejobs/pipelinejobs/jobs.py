@@ -116,7 +116,7 @@ class PipelineJob:
         else:
             record, _ = creation.create_job(self.pipeline, self.data, parents=self.parents,
                                             callback_url=self.callback_url, trusted=True, create_data=data,
-                                            source="sdk", config=self.config)
+                                            source="sdk", config=self._config)  # read after the checks
         self._record, self.uuid, self.pipeline_uuid = record, record.uuid, record.pipeline_uuid
         return self
 
