@@ -61,6 +61,14 @@ def test_created_then_found_with_the_sdks_uuid_by_name_or_uuid(webhook, tables, 
                                       f"&status={STATUS_PLACEHOLDER}")
 
 
+def test_without_an_api_url_setting_the_callback_is_on_the_url_the_request_came_to(webhook, pipeline, pipeline_token,
+                                                                                 monkeypatch):
+    monkeypatch.delenv("PIPELINEJOBS_API_URL")  # the template cannot give the webhook its own API's URL
+    _, answer = create(webhook, {"pipeline": pipeline.uuid}, pipeline_token)
+    assert answer["callback"].startswith(  # the sample's domain name and stage, and its X-Forwarded-Proto
+        f"https://abc123xyz.execute-api.us-east-1.amazonaws.com/dev/jobs/{answer['uuid']}/events?token=")
+
+
 def test_an_admin_token_creates_too_and_hears_404_for_an_unknown_or_inactive_pipeline(webhook, tables, pipeline,
                                                                                       table_items):
     admin = tokens.admin_token(tables.token_secret)

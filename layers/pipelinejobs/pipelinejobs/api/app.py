@@ -8,7 +8,7 @@ served at ``/openapi.json``; docs/webhook.md says it in prose):
 * ``GET /jobs/{uuid}?token=&limit=&after=&order=``: the job, its last event and a page of history;
 * ``POST /jobs``: get or create a job, for a caller holding a pipeline token (or an admin's).
 
-A token may also come in the ``Authorization: Bearer`` header (on ``POST /jobs``, only there):
+A token may also come in the ``Authorization: Bearer`` header (``POST /jobs`` takes it only there):
 a job's or an admin's stands in for a request with no token of its own; a pipeline token moves
 its pipeline's jobs, checked once the job is read (``service.handle_event``).
 
