@@ -153,3 +153,10 @@ def test_the_webhook_transport_sends_its_token_in_the_header_never_the_url():
     assert headers["Authorization"] == "Bearer " + "ab" * 24
     assert json.loads(body) == {"pipeline": "rnaseq", "data": {"n": 1}, "parents": [UUID]}
     assert granted == answer
+
+
+def test_both_transports_are_importable_from_the_top_level():
+    import pipelinejobs
+
+    assert (pipelinejobs.LambdaTransport, pipelinejobs.WebhookTransport) == (LambdaTransport, WebhookTransport)
+    assert {"LambdaTransport", "WebhookTransport"} <= set(pipelinejobs.__all__)
