@@ -59,8 +59,9 @@ CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conform
 REJECTIONS = ["400", "401", "404", "413"]
 #: The right answers to schema-valid input: anything but a 400 (the document states every format the webhook
 #: enforces) or a 5xx. A valid request may still name a job that is not there or not the token's (401, 404), send
-#: an admin's event with a job's token (403), an event the state refuses (409), or data over 32 KiB (413).
-ACCEPTANCES = ["200", "401", "403", "404", "409", "413"]
+#: an admin's event with a job's token (403), an event the state refuses (409), or data over 32 KiB (413); with a
+#: pipeline token, POST /jobs creates a job (201).
+ACCEPTANCES = ["200", "201", "401", "403", "404", "409", "413"]
 #: Methods the coverage phase sends to each path besides the documented one.
 UNEXPECTED_METHODS = ["get", "put", "post", "delete", "options", "patch", "trace"]
 
@@ -292,3 +293,37 @@ def test_the_jobs_token_holder_changes_only_what_the_answer_says(stack: Stack, j
 
     assert_clean(run)
     assert {200, 400, 403, 409} <= run.statuses, run.summary()
+
+
+def test_a_pipeline_token_holder_creates_only_the_jobs_the_answers_name(stack: Stack):
+    """POST /jobs with a pipeline token in the header (every other route gets it too): a 201 adds the answered
+    job and its first history entry and nothing else; any other answer changes nothing."""
+    name = f"st-outside-{uuidlib.uuid4().hex[:6]}"
+    pipeline = stack.cli("pipelines", "register", name, "--task", json.dumps({"launcher": "external"}))["uuid"]
+    token = stack.cli("token", "pipeline", name)["token"]
+    names = itertools.cycle([name, pipeline]).__next__
+
+    def with_the_token(case: schemathesis.Case) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+        body = case.body
+        if case.operation.path == "/jobs" and isinstance(body, dict) and isinstance(body.get("pipeline"), str) \
+                and 1 <= len(body["pipeline"]) <= 256:  # a valid name stays valid: negative cases stay negative
+            case.body = {**body, "pipeline": names()}
+
+    def as_answered(case: schemathesis.Case, response: schemathesis.Response, before: Snapshot,
+                    after: Snapshot) -> str | None:
+        keys = changed(before, after)
+        if response.status_code == 201:
+            uuid = response.json()["uuid"]
+            expected = {(f"JOB#{uuid}", "JOB"), (f"JOB#{uuid}", "EV#000000000001")}
+            return None if keys == expected and not before.keys() & expected else f"201 but changed {sorted(keys)}"
+        if case.method == "POST" and case.operation.path != "/jobs" and response.status_code in (200, 409):
+            target = (case.path_parameters or {}).get("uuid") or case.body["uuid"]  # a 409 body names no job
+            if not before.keys() - after.keys() and {pk for pk, _ in keys} <= {f"JOB#{target}"}:
+                return None  # the token moved (or had refused) one of the jobs it created: only that job changed
+        return f"answered {response.status_code} but changed {sorted(keys)}" if keys else None
+
+    run = run_schemathesis(stack, schema_config(), as_answered, map_case=with_the_token)
+
+    assert_clean(run)
+    assert {201, 400} <= {status for (label, status) in run.answers if label == "POST /jobs"}, run.summary()

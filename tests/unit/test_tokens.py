@@ -82,3 +82,49 @@ def test_secret_from_ssm_parameter_store(aws_env):
 def test_secret_from_secrets_manager(aws_env):
     arn = boto3.client("secretsmanager").create_secret(Name="pj-token", SecretString="from-sm")["ARN"]
     assert tokens.secret(Config(table="t", token_secret_name=arn)) == "from-sm"
+
+
+# ---- pipeline tokens (issue 10, item 14) ---------------------------------------------------------
+
+
+def test_a_pipeline_token_is_48_lowercase_hex_its_expiry_then_its_signature():
+    now = 1_000_000 * HOUR + 1800
+    token = tokens.pipeline_token(SECRET, JOB, hours=24, at=now)
+    assert re.fullmatch(r"[0-9a-f]{48}", token)
+    assert int(token[:8], 16) == 1_000_000 + 25  # the end of the hour 24 hours on
+    assert tokens.pipeline_token_expiry(token) == (1_000_000 + 25) * HOUR
+    assert token != tokens.pipeline_token(SECRET, OTHER, hours=24, at=now)
+
+
+@pytest.mark.parametrize(("hours", "age_hours", "valid"), [(24, 0, True), (24, 24, True), (24, 25, False),
+                                                           (1, 1, True), (1, 2, False)])
+def test_a_pipeline_token_lives_its_hours_and_less_than_one_more(hours: int, age_hours: float, valid: bool):
+    issued = 1_000_000 * HOUR + 1800
+    token = tokens.pipeline_token(SECRET, JOB, hours=hours, at=issued)
+    assert tokens.verify_pipeline_token(SECRET, JOB, token, at=issued + age_hours * HOUR) is valid
+
+
+def test_a_pipeline_token_is_refused_for_another_pipeline_secret_or_expiry():
+    token = tokens.pipeline_token(SECRET, JOB)
+    assert tokens.verify_pipeline_token(SECRET, JOB, token)
+    assert not tokens.verify_pipeline_token(SECRET, OTHER, token)
+    assert not tokens.verify_pipeline_token("other-secret", JOB, token)
+    later = f"{int(token[:8], 16) + 1000:08x}" + token[8:]  # a longer life, written in by hand
+    assert not tokens.verify_pipeline_token(SECRET, JOB, later)
+    for malformed in (token.upper(), token[:-1], token + "0", tokens.job_token(SECRET, JOB), "", None):
+        assert not tokens.verify_pipeline_token(SECRET, JOB, malformed)
+
+
+@pytest.mark.parametrize("hours", [0, -1, tokens.PIPELINE_TOKEN_MAX_HOURS + 1])
+def test_a_pipeline_tokens_life_is_bounded(hours: int):
+    with pytest.raises(ValueError, match="hours"):
+        tokens.pipeline_token(SECRET, JOB, hours=hours)
+
+
+def test_a_pipeline_token_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch):
+    compared = []
+    original = tokens.hmac.compare_digest
+    monkeypatch.setattr(tokens.hmac, "compare_digest", lambda a, b: compared.append((a, b)) or original(a, b))
+    token = tokens.pipeline_token(SECRET, JOB)
+    assert not tokens.verify_pipeline_token(SECRET, JOB, token[:8] + "0" * 40)
+    assert compared == [(token[8:], "0" * 40)]

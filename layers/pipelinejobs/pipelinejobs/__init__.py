@@ -10,15 +10,18 @@ from .pipelines import get_pipeline, list_pipelines, register_pipeline
 from .records import HistoryEntry, JobRecord, JobSummary, Outcome, PipelineRecord
 from .service import handle_event
 from .storage import create_tables
+from .transports import LambdaTransport, WebhookTransport
 
 __all__ = [
     "Config",
     "HistoryEntry",
     "JobRecord",
     "JobSummary",
+    "LambdaTransport",
     "Outcome",
     "PipelineJob",
     "PipelineRecord",
+    "WebhookTransport",
     "create_tables",
     "errors",
     "fsm",

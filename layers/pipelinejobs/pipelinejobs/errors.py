@@ -115,8 +115,11 @@ class PipelineNotFound(PipelineJobsError):
     status_code = 404
 
     def __init__(self, uuid: str, reason: str = "not found"):
-        self.uuid = uuid
+        self.uuid, self.reason = uuid, reason
         super().__init__(f"pipeline {uuid} {reason}")
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "pipeline": self.uuid, "reason": self.reason}
 
 
 class PreconditionFailed(PipelineJobsError):
@@ -165,6 +168,15 @@ class OutOfTime(PipelineJobsError):
     before the work was done: retries and backoff stop there rather than outlive the function.
 
     Safe to retry later: an event with an id is applied once however often it is sent."""
+
+    status_code = 503
+
+
+class ServiceUnreachable(PipelineJobsError):
+    """The webhook API gave no answer (connection refused or reset, timed out, its name did not resolve).
+
+    Whether the request arrived is unknown: retry it (``setup`` is get-or-create; an event with an ``id``
+    is applied once however often it is sent)."""
 
     status_code = 503
 

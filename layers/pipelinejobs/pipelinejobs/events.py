@@ -129,7 +129,7 @@ def shown(value: Any) -> str:
     return _JSON_TYPES[_json_type(value)]
 
 
-def _field_of(error) -> list[str]:
+def field_of(error) -> list[str]:
     """Name the field(s) a jsonschema error is about, as a sender would."""
     path = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "required":
@@ -168,7 +168,7 @@ def parse_event(message: Any) -> Event:
         raise InvalidEvent.single("(message)", f"must be a JSON object, not {type(message).__name__}")
     errors = sorted(_validator().iter_errors(message), key=lambda e: list(e.absolute_path))
     if errors:
-        raise InvalidEvent([{"field": f, "problem": problem(e)} for e in errors for f in _field_of(e)])
+        raise InvalidEvent([{"field": f, "problem": problem(e)} for e in errors for f in field_of(e)])
     data = message.get("data") or {}
     check_data_size(data)
     return Event(

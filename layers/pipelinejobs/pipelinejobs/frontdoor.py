@@ -21,14 +21,14 @@ RETRY_LATER = 503
 INTERNAL_ERROR = {"error": "InternalError", "message": "internal error; the request id is in the function's logs"}
 
 
-def apply(message: Any, *, source: str, trusted: bool = False) -> Outcome:
+def apply(message: Any, *, source: str, trusted: bool = False, pipeline_token: str | None = None) -> Outcome:
     """Apply one PipelineJobEvent as ``handle_event`` does, logging and counting the result."""
     uuid = message.get("uuid") if isinstance(message, dict) else None
     event = (message.get("event") or message.get("name")) if isinstance(message, dict) else None
     observability.correlate(uuid)
     log = observability.logger()
     try:
-        outcome = handle_event(message, trusted=trusted, source=source)
+        outcome = handle_event(message, trusted=trusted, source=source, pipeline_token=pipeline_token)
     except PipelineJobsError as exc:
         observability.count_rejected(event, type(exc).__name__, source)
         level = log.error if exc.status_code >= 500 else log.warning

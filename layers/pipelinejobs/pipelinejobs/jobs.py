@@ -14,10 +14,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Self
 
-from . import callback_urls, callbacks, fsm, identity, tokens
+from . import creation, fsm, identity, tokens, transports
 from .config import Config
-from .errors import InvalidTransition, JobNotFound, WaitTimeout
-from .records import HistoryEntry, JobRecord, JobSummary, Outcome, now_iso
+from .errors import ConfigurationError, InvalidTransition, JobNotFound, WaitTimeout
+from .records import HistoryEntry, JobRecord, JobSummary, Outcome
 from .service import get_store, handle_event
 
 #: Sends one PipelineJobEvent message and returns its outcome.
@@ -25,20 +25,27 @@ Transport = Callable[[dict[str, Any]], Outcome]
 
 
 class PipelineJob:
-    def __init__(self, pipeline_uuid: str, data: dict[str, Any] | None = None, *,
+    def __init__(self, pipeline: str, data: dict[str, Any] | None = None, *,
                  parents: Iterable[str] | None = None, callback_url: str | None = None,
                  config: Config | None = None, transport: Transport | None = None):
-        """A job of ``pipeline_uuid``; ``callback_url`` is POSTed when it ends.
+        """A job of ``pipeline`` (its uuid, or its name: ``setup`` finds it); ``callback_url`` is POSTed when
+        it ends.
 
-        ``transport`` sends events; the default acts on the table directly.
+        ``transport`` sends events; the default acts on the table directly. A transport that can also create
+        and read jobs (``WebhookTransport``) makes the job need nothing else: ``setup`` asks the server, whose
+        answer gives the uuid, ``token`` and ``callback``; no table, AWS credentials or secret.
         """
-        self.pipeline_uuid = pipeline_uuid
+        self.pipeline = pipeline
         self.data = dict(data or {})
         self.parents = sorted(parents or [])
         self.callback_url = callback_url
-        self.uuid = identity.job_uuid(pipeline_uuid, self.data, self.parents)
+        #: Known at once when the pipeline is named by its uuid; from ``setup`` when by its name.
+        self.pipeline_uuid = pipeline if creation.UUID.fullmatch(pipeline) else None
+        self.uuid = identity.job_uuid(pipeline, self.data, self.parents) if self.pipeline_uuid else None
         self._config = config
         self._transport = transport
+        #: The server's answer to setup, when the transport creates jobs: its token and callback URL.
+        self._granted: dict[str, Any] = {}
         self._record: JobRecord | None = None
 
     @classmethod
@@ -58,10 +65,23 @@ class PipelineJob:
     def config(self) -> Config:
         return self._config or Config.from_env()
 
+    @property
+    def _remote(self) -> bool:
+        """True when the transport creates and reads jobs too (the job then has no table access)."""
+        return callable(getattr(self._transport, "create_job", None))
+
+    def _known_uuid(self) -> str:
+        if self.uuid is None:
+            raise ConfigurationError(f"the job's pipeline is named {self.pipeline!r}, not by its uuid: "
+                                     "call setup() first, which finds the pipeline and the job")
+        return self.uuid
+
     def _send(self, event: str, data: dict[str, Any] | None = None) -> Self:
-        message = {"uuid": self.uuid, "event": event, "data": data or {}}
+        message = {"uuid": self._known_uuid(), "event": event, "data": data or {}}
         if self._transport is None:  # direct table access: we hold the secret, so we are trusted
             outcome = handle_event(message, trusted=True, source="sdk", config=self.config)
+        elif self._remote and not self._granted and self._transport.token:
+            outcome = self._transport(message)  # not set up: the transport's own token (a pipeline token) moves it
         else:
             outcome = self._transport({**message, "token": self.token})
         if self._record is not None:
@@ -70,7 +90,10 @@ class PipelineJob:
         return self
 
     def refresh(self) -> Self:
-        self._record = get_store(self.config).get_job(self.uuid)
+        if self._remote:
+            self._record = self._transport.read_job(self._known_uuid(), self.token)
+        else:
+            self._record = get_store(self.config).get_job(self._known_uuid())
         return self
 
     @property
@@ -82,23 +105,19 @@ class PipelineJob:
     # ---- lifecycle --------------------------------------------------------------------
 
     def setup(self, data: dict[str, Any] | None = None) -> Self:
-        """Create the job (state CREATED) or, if it exists, load it. ``data`` goes with the create event."""
-        from .pipelines import active_pipeline
-
-        if self.callback_url is not None:
-            callback_urls.check(self.callback_url)
-        active_pipeline(self.pipeline_uuid, config=self.config)
-        now = now_iso()
-        record = JobRecord(
-            uuid=self.uuid, pipeline_uuid=self.pipeline_uuid, state="CREATED", last_event="create",
-            created=now, updated=now, path=self.path, data=self.data, parents=self.parents,
-            callback_url=self.callback_url,
-        )
-        entry = HistoryEntry(seq=1, date=now, name="create", data=data or {}, state="CREATED", source="sdk")
-        if get_store(self.config).insert_job(record, entry):
-            self._record = replace(record, version=1)
+        """Create the job (state CREATED) or, if it exists, load it. ``data`` goes with the create event (with
+        table access: ``POST /jobs`` records none)."""
+        if self._remote:
+            if data:
+                raise ConfigurationError("setup(data) needs table access: POST /jobs records no create data")
+            self._granted = self._transport.create_job(self.pipeline, self.data, parents=self.parents,
+                                                       callback_url=self.callback_url)
+            record = transports.job_record(self._granted)
         else:
-            self.refresh()
+            record, _ = creation.create_job(self.pipeline, self.data, parents=self.parents,
+                                            callback_url=self.callback_url, trusted=True, create_data=data,
+                                            source="sdk", config=self._config)  # read after the checks
+        self._record, self.uuid, self.pipeline_uuid = record, record.uuid, record.pipeline_uuid
         return self
 
     def cancel(self) -> None:
@@ -111,7 +130,7 @@ class PipelineJob:
         try:
             record = self.refresh().record
         except JobNotFound:
-            if not store.finish_delete(self.uuid):
+            if not store.finish_delete(self._known_uuid()):
                 raise
             self._record = None
             return
@@ -136,16 +155,22 @@ class PipelineJob:
     @property
     def history(self) -> list[HistoryEntry]:
         """Every history entry, oldest first (refused events included, ``applied=False``)."""
-        return list(get_store(self.config).iter_history(self.uuid))
+        if self._remote:
+            return list(self._transport.iter_history(self._known_uuid(), self.token))
+        return list(get_store(self.config).iter_history(self._known_uuid()))
 
     @property
     def token(self) -> str:
-        """This job's token (valid 71-72 hours from now); send it with every event."""
-        return tokens.job_token(tokens.secret(self.config), self.uuid)
+        """This job's token (valid 71-72 hours from when it was minted); send it with every event.
+
+        The server's, from ``setup`` through a transport that creates jobs; else minted from the secret."""
+        if self._granted:
+            return self._granted["token"]
+        return tokens.job_token(tokens.secret(self.config), self._known_uuid())
 
     @property
     def path(self) -> str:
-        return identity.job_path(self.pipeline_uuid, self.uuid)
+        return identity.job_path(self.pipeline_uuid, self._known_uuid())
 
     @property
     def callback(self) -> str:
@@ -154,8 +179,9 @@ class PipelineJob:
         ``__STATUS__``, unlike the ``${STATUS}`` offered before (still accepted once filled in), is left alone
         by a shell's expansion, curl's URL globbing and Snakemake's formatting, so it reaches the runner
         intact; one the runner leaves unfilled is refused with a 400, never taken for an ``update``."""
-        base = self.config.api_url or "${PIPELINEJOBS_API_URL}"
-        return f"{base}/jobs/{self.uuid}/events?token={self.token}&status={callbacks.STATUS_PLACEHOLDER}"
+        if self._granted:
+            return self._granted["callback"]
+        return creation.callback_url(self.config.api_url, self._known_uuid(), self.token)
 
     def to_dict(self) -> dict[str, Any]:
         return self.record.to_dict()

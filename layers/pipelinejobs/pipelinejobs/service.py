@@ -3,11 +3,17 @@
 Order matters and is deliberate: validate the message (400, nothing read),
 check the token (401/403, nothing read: the answer cannot reveal whether the
 job exists), then apply it (404 / 409 / the outcome).
+
+A pipeline token (``tokens.pipeline_token``) is the one exception: a job's uuid
+does not say its pipeline, so its form and expiry are checked first (no read)
+and its signature against the job's pipeline on the read the event makes anyway,
+before anything is written; a job that is not there, or is another pipeline's,
+is the same 401.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -15,10 +21,10 @@ from . import fsm, tokens
 from .config import Config
 from .errors import Forbidden, Unauthorized
 from .events import Event, parse_event
-from .records import Outcome
+from .records import JobRecord, Outcome
 from .storage import DynamoDBJobStore, JobStore
 
-_BAD_TOKEN = "missing, invalid or expired token"
+BAD_TOKEN = "missing, invalid or expired token"
 
 
 @cache
@@ -37,19 +43,45 @@ def authorize(event: Event, config: Config) -> None:
     Raises Unauthorized (bad token) or Forbidden (a job token on an admin event).
     """
     if not event.token:
-        raise Unauthorized(_BAD_TOKEN)
+        raise Unauthorized(BAD_TOKEN)
     secret = tokens.secret(config)
     if tokens.verify_admin_token(secret, event.token):
         return
     if not tokens.verify_job_token(secret, event.uuid, event.token, config.token_ttl_hours):
-        raise Unauthorized(_BAD_TOKEN)
+        raise Unauthorized(BAD_TOKEN)
     if event.event in fsm.ADMIN_EVENTS:
         raise Forbidden(f"event '{event.event}' needs an admin token")
 
 
+def authorize_pipeline(token: str | None, config: Config) -> Callable[[str], bool] | None:
+    """Who may create jobs: an admin token (None: any pipeline) or an unexpired pipeline token (the check of
+    a pipeline's uuid against it). Anything else is Unauthorized; nothing is read."""
+    secret = tokens.secret(config)
+    if token and tokens.verify_admin_token(secret, token):
+        return None
+    if not tokens.pipeline_token_unexpired(token):
+        raise Unauthorized(BAD_TOKEN)
+    return lambda pipeline_uuid: tokens.verify_pipeline_token(secret, pipeline_uuid, token)
+
+
+def _pipeline_admission(event: Event, token: str, config: Config) -> Callable[[JobRecord | None], None]:
+    """The check a pipeline token needs once the job is read: the job exists and is its pipeline's."""
+    holds = authorize_pipeline(token, config)
+
+    def admit(job: JobRecord | None) -> None:
+        if holds is None:
+            return
+        if job is None or not holds(job.pipeline_uuid):
+            raise Unauthorized(BAD_TOKEN)
+        if event.event in fsm.ADMIN_EVENTS:
+            raise Forbidden(f"event '{event.event}' needs an admin token")
+
+    return admit
+
+
 def handle_event(message: dict[str, Any], *, trusted: bool = False, source: str = "message",
                  config: Config | None = None, fields: Mapping[str, Any] | None = None,
-                 expect: Mapping[str, Any] | None = None) -> Outcome:
+                 expect: Mapping[str, Any] | None = None, pipeline_token: str | None = None) -> Outcome:
     """Validate, authorise and apply one PipelineJobEvent.
 
     ``trusted`` skips the token check; it is for callers AWS has already
@@ -57,15 +89,20 @@ def handle_event(message: dict[str, Any], *, trusted: bool = False, source: str 
     the SDK acting with direct table access), never for anything from HTTP.
     ``fields`` and ``expect`` are orchestration's (see JobStore.apply);
     they are keyword arguments, never part of a message, so no sender can set them.
+    ``pipeline_token`` (from an ``Authorization`` header) stands in for a message with no token of its own.
 
     After the write, a job that a Step Functions execution is waiting on (it has a
     task token) has that execution told: no extra read, the committed job is at hand.
     """
     event = parse_event(message)
     config = config or Config.from_env()
+    admit = None
     if not trusted:
-        authorize(event, config)
-    outcome, job = get_store(config).apply(event, source=source, fields=fields, expect=expect)
+        if pipeline_token and not event.token:
+            admit = _pipeline_admission(event, pipeline_token, config)
+        else:
+            authorize(event, config)
+    outcome, job = get_store(config).apply(event, source=source, fields=fields, expect=expect, admit=admit)
     if job is not None and job.task_token:
         from .orchestration.task_tokens import settle  # only jobs awaiting a callback pay for this import
 

@@ -10,6 +10,13 @@ cost us reads. Rotating the secret revokes every token at once.
 An admin token is 32 hex characters over ``admin|<window>``; the current and the
 previous window are accepted (valid 1-2 hours), as the original's admin tokens.
 
+A pipeline token lets a caller outside AWS create and move one pipeline's jobs
+(``POST /jobs``, and events to that pipeline's jobs). It is 48 lowercase hex
+characters: 8 of its expiry (hours since the epoch) then 40 of HMAC-SHA256(secret,
+``pipeline|<pipeline uuid>|<expiry>``). The expiry travels in the token, so any
+lifetime can be chosen when minting and verifying needs nothing but the secret and
+the pipeline's uuid. Its form is fixed: log redaction recognises tokens by it.
+
 Every candidate is compared with ``hmac.compare_digest`` and the loop never
 exits early, so the time taken does not depend on which (if any) matched.
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from functools import cache
 
@@ -26,6 +34,11 @@ from .errors import ConfigurationError
 
 WINDOW_SECONDS = 3600
 ADMIN_WINDOWS = 2
+#: A pipeline token's default and longest lifetime, in hours: a day covers a working session or a
+#: nightly batch, and a year bounds what a leaked token can do (rotating the secret revokes all).
+PIPELINE_TOKEN_HOURS = 24
+PIPELINE_TOKEN_MAX_HOURS = 366 * 24
+PIPELINE_TOKEN = re.compile(r"[0-9a-f]{48}")
 
 
 def _window(at: float | None) -> int:
@@ -42,6 +55,40 @@ def job_token(secret: str, uuid: str, at: float | None = None) -> str:
 
 def admin_token(secret: str, at: float | None = None) -> str:
     return _mac(secret, f"admin|{_window(at)}", 32)
+
+
+def pipeline_token(secret: str, pipeline_uuid: str, hours: int = PIPELINE_TOKEN_HOURS,
+                   at: float | None = None) -> str:
+    """A token for ``pipeline_uuid`` valid for more than ``hours`` and at most ``hours`` + 1 (its expiry is
+    the end of an hour, so the token names an hour, not a second)."""
+    if not 1 <= hours <= PIPELINE_TOKEN_MAX_HOURS:
+        raise ValueError(f"a pipeline token lives 1 to {PIPELINE_TOKEN_MAX_HOURS} hours, not {hours}")
+    expiry = _window(at) + hours + 1
+    return f"{expiry:08x}" + _mac(secret, f"pipeline|{pipeline_uuid}|{expiry}", 40)
+
+
+def is_pipeline_token(token: str | None) -> bool:
+    """True if ``token`` has a pipeline token's form (whether or not it verifies)."""
+    return isinstance(token, str) and PIPELINE_TOKEN.fullmatch(token) is not None
+
+
+def pipeline_token_expiry(token: str) -> int:
+    """When a pipeline token expires, in seconds since the epoch (read from the token; not verified)."""
+    return int(token[:8], 16) * WINDOW_SECONDS
+
+
+def pipeline_token_unexpired(token: str, at: float | None = None) -> bool:
+    """A pipeline token's form and expiry, checked without the secret or any read: a forged token is
+    still refused later, by :func:`verify_pipeline_token`."""
+    return is_pipeline_token(token) and _window(at) < int(token[:8], 16)
+
+
+def verify_pipeline_token(secret: str, pipeline_uuid: str, token: str, at: float | None = None) -> bool:
+    """True if ``token`` was minted for ``pipeline_uuid`` under ``secret`` and has not expired."""
+    if not pipeline_token_unexpired(token, at):
+        return False
+    expiry = int(token[:8], 16)
+    return hmac.compare_digest(_mac(secret, f"pipeline|{pipeline_uuid}|{expiry}", 40), token[8:])
 
 
 def _matches_any(token: str, candidates) -> bool:

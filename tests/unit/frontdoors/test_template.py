@@ -375,7 +375,8 @@ def test_after_sams_translation_roles_have_no_aws_managed_policy_but_logs_and_tr
 def test_the_api_is_throttled_and_routes_every_path():
     routes = FUNCTIONS["WebhookFunction"]["Events"].values()
     assert {(r["Properties"]["Method"], r["Properties"]["Path"]) for r in routes} == {
-        ("POST", "/jobs/{uuid}/events"), ("POST", "/events"), ("GET", "/jobs/{uuid}"), ("GET", "/openapi.json")}
+        ("POST", "/jobs/{uuid}/events"), ("POST", "/events"), ("GET", "/jobs/{uuid}"), ("GET", "/openapi.json"),
+        ("POST", "/jobs")}
     settings = RESOURCES["HttpApi"]["Properties"]["DefaultRouteSettings"]
     assert settings == {"ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
                         "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"}}

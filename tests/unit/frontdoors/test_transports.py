@@ -88,3 +88,75 @@ def test_webhook_transport_posts_json_to_events_and_decodes_errors_and_non_json_
     path, headers, body = api.requests[0]
     assert (path, headers["Content-Type"], json.loads(body)["event"]) == ("/dev/events", "application/json", "run")
     assert raised.value.status_code == 502
+
+
+# ---- no answer at all: a typed error, never urllib's (issue 10, item 14) -----------------------------
+
+
+def _silent_server(accept_then):
+    """A TCP server on 127.0.0.1 that accepts one connection and then ``accept_then(connection)``."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def serve():
+        connection, _ = server.accept()
+        accept_then(connection)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("fault", ["refused", "reset", "timeout", "dns"])
+def test_a_request_with_no_answer_is_service_unreachable(fault):
+    import threading
+
+    hold = threading.Event()
+    server = None
+    if fault == "refused":
+        url = f"http://127.0.0.1:{_closed_port()}"
+    elif fault == "dns":
+        url = "http://no-such-host.invalid"
+    else:
+        server = _silent_server(lambda c: c.close() if fault == "reset" else hold.wait(5))
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    transport = WebhookTransport(url, timeout=0.5, token="0" * 48)
+    try:
+        with pytest.raises(errors.ServiceUnreachable) as raised:
+            transport.create_job("rnaseq", {"sample": "A2"})
+    finally:
+        hold.set()
+        if server is not None:
+            server.close()
+    assert raised.value.status_code == 503
+    assert "0" * 48 not in str(raised.value)
+
+
+def test_the_webhook_transport_sends_its_token_in_the_header_never_the_url():
+    answer = {"uuid": UUID, "pipeline_uuid": UUID, "state": "CREATED", "last_event": "create", "created": "t",
+              "updated": "t", "path": "/p", "token": "0123456789abcdef", "callback": "https://x/cb"}
+    with LoopbackServer(lambda path, headers, body: (201, json.dumps(answer).encode())) as server:
+        granted = WebhookTransport(server.url, token="ab" * 24).create_job("rnaseq", {"n": 1}, parents=[UUID])
+    [(path, headers, body)] = server.requests
+    assert path == "/jobs" and "ab" * 24 not in path
+    assert headers["Authorization"] == "Bearer " + "ab" * 24
+    assert json.loads(body) == {"pipeline": "rnaseq", "data": {"n": 1}, "parents": [UUID]}
+    assert granted == answer
+
+
+def test_both_transports_are_importable_from_the_top_level():
+    import pipelinejobs
+
+    assert (pipelinejobs.LambdaTransport, pipelinejobs.WebhookTransport) == (LambdaTransport, WebhookTransport)
+    assert {"LambdaTransport", "WebhookTransport"} <= set(pipelinejobs.__all__)

@@ -45,20 +45,50 @@ def _operations() -> dict[str, dict[str, Any]]:
             for methods in document()["paths"].values() for operation in methods.values()}
 
 
-@cache
-def _query_validator(operation_id: str):
+def _validator(schema: dict[str, Any]):
+    """A validator of ``schema``, whose ``#/components/...`` references are resolved in the document."""
     from jsonschema import Draft202012Validator  # OpenAPI 3.1's schema dialect
     from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
-    def absolute(schema: dict[str, Any]) -> dict[str, Any]:
-        reference = schema.get("$ref", "")
-        return {**schema, "$ref": _BASE + reference} if reference.startswith("#") else schema
-
-    parameters = [p for p in _operations()[operation_id].get("parameters", []) if p["in"] == "query"]
     registry = Registry().with_resource(_BASE, DRAFT202012.create_resource(document()))
-    properties = {p["name"]: absolute(p["schema"]) for p in parameters}
-    return Draft202012Validator({"type": "object", "properties": properties}, registry=registry)
+    return Draft202012Validator(schema, registry=registry)
+
+
+def _absolute(schema: dict[str, Any]) -> dict[str, Any]:
+    reference = schema.get("$ref", "")
+    return {**schema, "$ref": _BASE + reference} if reference.startswith("#") else schema
+
+
+@cache
+def _query_validator(operation_id: str):
+    parameters = [p for p in _operations()[operation_id].get("parameters", []) if p["in"] == "query"]
+    return _validator({"type": "object", "properties": {p["name"]: _absolute(p["schema"]) for p in parameters}})
+
+
+@cache
+def _body_validator(operation_id: str):
+    return _validator(_absolute(_operations()[operation_id]["requestBody"]["content"]["application/json"]["schema"]))
+
+
+def body(operation_id: str, value: Any) -> dict[str, Any]:
+    """The operation's JSON request body, checked against its schema in the document; else ``InvalidEvent`` (400)
+    naming every field at fault."""
+    if not isinstance(value, dict):
+        raise InvalidEvent.single("(body)", f"must be a JSON object, not {type(value).__name__}")
+    errors = sorted(_body_validator(operation_id).iter_errors(value), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise InvalidEvent([{"field": field, "problem": _body_problem(error)}
+                            for error in errors for field in events.field_of(error)])
+    return value
+
+
+def _body_problem(error) -> str:
+    if error.validator == "additionalProperties":
+        return "is not a field of this request"
+    if error.validator == "pattern":
+        return f"is not in the documented form: {error.schema.get('description', error.validator_value)}"
+    return events.problem(error)
 
 
 def _coerce(value: str, schema: Mapping[str, Any]) -> Any:

@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import fsm
 from ..errors import PipelineJobsError
-from . import local_commands, runs, targets
+from . import access, local_commands, runs, targets
 from .render import Output, fail
 from .runs import json_arg
 
@@ -192,7 +192,7 @@ def fsm_command(fmt: str, output: str | None) -> None:
     click.echo(output)
 
 
-for _command in (*runs.COMMANDS, local_commands.local, local_commands.demo):
+for _command in (*runs.COMMANDS, *access.COMMANDS, local_commands.local, local_commands.demo):
     cli.add_command(_command)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -103,6 +103,11 @@ class JobStore(ABC):
     @abstractmethod
     def list_pipelines(self) -> list[PipelineRecord]: ...
 
+    @abstractmethod
+    def pipelines_named(self, name: str) -> list[str]:
+        """The uuids of the pipelines registered as ``name`` (one per set of components), from the catalog
+        index: a key condition, never a Scan."""
+
     # ---- the flow ---------------------------------------------------------------------
 
     def get_job(self, uuid: str) -> JobRecord:
@@ -121,7 +126,8 @@ class JobStore(ABC):
             cursor = page.next_cursor
 
     def apply(self, event: Event, source: str | None = None, *, fields: Mapping[str, Any] | None = None,
-              expect: Mapping[str, Any] | None = None) -> tuple[Outcome, JobRecord | None]:
+              expect: Mapping[str, Any] | None = None,
+              admit: Callable[[JobRecord | None], None] | None = None) -> tuple[Outcome, JobRecord | None]:
         """Apply one validated event exactly once (per event id, and per scope for a derived id); return its
         outcome and the job as committed. A duplicate adds nothing to the history and answers the first outcome
         in the job's current state; the job is returned only for a repeated callback, whose heartbeat it records
@@ -129,21 +135,26 @@ class JobStore(ABC):
 
         ``fields`` (orchestration fields of JobRecord) are set in the same conditional write as the
         event, so they are ordered with every other event. ``expect`` names field values the job
-        must have, checked against the same read the write is conditional on.
+        must have, checked against the same read the write is conditional on. ``admit`` sees that read
+        first (the job, or None) and raises to refuse the sender: a check that needs the job, at no extra
+        request.
 
         Raises JobNotFound, PreconditionFailed (``expect`` not met; nothing written), InvalidTransition
         (after recording the refusal in the history), ConcurrencyConflict (retries spent; nothing
         was written) or OutOfTime (the deadline came first)."""
         with deadline.at_most(deadline.DEFAULT_SECONDS):
-            return self._apply(event, source, fields, expect)
+            return self._apply(event, source, fields, expect, admit)
 
     def _apply(self, event: Event, source: str | None, fields: Mapping[str, Any] | None,
-               expect: Mapping[str, Any] | None) -> tuple[Outcome, JobRecord | None]:
+               expect: Mapping[str, Any] | None,
+               admit: Callable[[JobRecord | None], None] | None) -> tuple[Outcome, JobRecord | None]:
         allowed = records.ORCHESTRATION_FIELDS
         if set(fields or {}) - set(allowed):  # never state, version or history: those follow the FSM
             raise ValueError(f"only {', '.join(allowed)} may be set with an event, not {sorted(fields)}")
         for attempt in range(self.config.max_write_attempts):
             job, marker = self.load(event.uuid, event.id)
+            if admit is not None:
+                admit(job)
             if job is None:
                 raise JobNotFound(event.uuid)
             if marker is not None and (not is_derived(event.id) or marker.scope == job.scope):

@@ -365,6 +365,15 @@ class DynamoDBJobStore(JobStore):
     def list_pipelines(self) -> list[PipelineRecord]:
         return [_pipeline_record(i) for i in self.models.pipeline.catalog.query(PIPELINES_KEY)]
 
+    def pipelines_named(self, name: str) -> list[str]:
+        Pipeline = self.models.pipeline
+        try:
+            items = Pipeline.catalog.query(PIPELINES_KEY, Pipeline.gsi_sk.startswith(f"{name}#"))
+            # A name holding '#' could prefix another's key ("a" and "a#b"): keep exact names only.
+            return [item.uuid for item in items if item.name == name]
+        except PynamoDBException as exc:
+            raise _translated(exc) from exc
+
 
 def _pipeline_record(item) -> PipelineRecord:
     return PipelineRecord(
