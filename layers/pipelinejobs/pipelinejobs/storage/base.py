@@ -72,6 +72,10 @@ class JobStore(ABC):
     @abstractmethod
     def list_pipelines(self) -> list[PipelineRecord]: ...
 
+    @abstractmethod
+    def find_jobs(self, uuid_prefix: str) -> list[JobSummary]:
+        """Jobs whose uuid starts with ``uuid_prefix``, newest first, from the indexes (never a Scan)."""
+
     # ---- the flow ---------------------------------------------------------------------
 
     def get_job(self, uuid: str) -> JobRecord:

@@ -1,0 +1,61 @@
+"""Jobs and pipelines by what people type: a pipeline's name, or a uuid prefix (tables show 8 characters).
+
+A full uuid is taken as it is (the command's own read says if it exists). A job's prefix is matched
+in the catalog index (``JobStore.find_jobs``: one of its 8 partitions for a prefix of 8 hex digits or
+more, all 8 for a shorter one); a pipeline's name or prefix among the pipelines (a handful of items).
+A prefix or name that several share raises AmbiguousName listing them: nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TypeVar
+
+from .config import Config
+from .errors import AmbiguousName, JobNotFound, PipelineNotFound
+from .records import PipelineRecord
+from .service import get_store
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+UUID_PREFIX = re.compile(r"[0-9a-f][0-9a-f-]{0,35}")
+T = TypeVar("T")
+#: Candidates named in an AmbiguousName's message (all of them are in its ``candidates``).
+SHOWN = 10
+
+
+def job_uuid(ref: str, *, config: Config | None = None) -> str:
+    """The uuid of the one job whose uuid is, or starts with, ``ref``."""
+    ref = ref.strip().lower()
+    if UUID.fullmatch(ref):
+        return ref
+    if not UUID_PREFIX.fullmatch(ref):
+        raise JobNotFound(ref)
+    found = get_store(config).find_jobs(ref)
+    if not found:
+        raise JobNotFound(ref)
+    return _one(f"job prefix {ref}", [job.uuid for job in found],
+                [f"{job.uuid} ({job.state}, created {job.created})" for job in found])
+
+
+def pipeline(ref: str, *, config: Config | None = None) -> PipelineRecord:
+    """The one pipeline whose uuid is ``ref``, or named ``ref``, or whose uuid starts with ``ref``
+    (a name wins over a prefix: a pipeline may well be called ``cafe``)."""
+    pipelines = get_store(config).list_pipelines()
+    text = ref.strip()
+    for what, matches in (
+        ("pipeline", [p for p in pipelines if p.uuid == text.lower()]),
+        (f"pipeline name {text!r}", [p for p in pipelines if p.name == text]),
+        (f"pipeline prefix {text.lower()}",
+         [p for p in pipelines if UUID_PREFIX.fullmatch(text.lower()) and p.uuid.startswith(text.lower())]),
+    ):
+        if matches:
+            return _one(what, matches, [f"{p.uuid} ({p.name}, components {p.components})" for p in matches])
+    raise PipelineNotFound(text)
+
+
+def _one(what: str, matches: Sequence[T], described: Sequence[str]) -> T:
+    if len(matches) == 1:
+        return matches[0]
+    shown = "; ".join(described[:SHOWN]) + (f"; and {len(matches) - SHOWN} more" if len(matches) > SHOWN else "")
+    raise AmbiguousName(f"{what} matches {len(matches)}: {shown}; give more of the uuid", list(described))
