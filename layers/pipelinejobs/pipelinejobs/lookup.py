@@ -8,6 +8,7 @@ A prefix or name that several share raises AmbiguousName listing them: nothing i
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import TypeVar
@@ -34,8 +35,9 @@ def job_uuid(ref: str, *, config: Config | None = None) -> str:
     found = get_store(config).find_jobs(ref)
     if not found:
         raise JobNotFound(ref)
-    return _one(f"job prefix {ref}", [job.uuid for job in found],
-                [f"{job.uuid} ({job.state}, created {job.created})" for job in found])
+    uuids = [job.uuid for job in found]
+    return _one(f"job prefix {ref}", uuids, uuids, [f"{job.state}, created {job.created}" for job in found],
+                "give more of the uuid")
 
 
 def pipeline(ref: str, *, config: Config | None = None) -> PipelineRecord:
@@ -50,12 +52,16 @@ def pipeline(ref: str, *, config: Config | None = None) -> PipelineRecord:
          [p for p in pipelines if UUID_PREFIX.fullmatch(text.lower()) and p.uuid.startswith(text.lower())]),
     ):
         if matches:
-            return _one(what, matches, [f"{p.uuid} ({p.name}, components {p.components})" for p in matches])
+            return _one(what, matches, [p.uuid for p in matches],
+                        [f"{p.name}, components {json.dumps(p.components)}" for p in matches],
+                        "name it by its uuid, or more of it")
     raise PipelineNotFound(text)
 
 
-def _one(what: str, matches: Sequence[T], described: Sequence[str]) -> T:
+def _one(what: str, matches: Sequence[T], uuids: Sequence[str], details: Sequence[str], hint: str) -> T:
+    """The one match; else AmbiguousName naming the first few (``uuid (details)``) and listing every uuid."""
     if len(matches) == 1:
         return matches[0]
-    shown = "; ".join(described[:SHOWN]) + (f"; and {len(matches) - SHOWN} more" if len(matches) > SHOWN else "")
-    raise AmbiguousName(f"{what} matches {len(matches)}: {shown}; give more of the uuid", list(described))
+    shown = "; ".join(f"{uuid} ({detail})" for uuid, detail in zip(uuids[:SHOWN], details, strict=False))
+    more = f"; and {len(matches) - SHOWN} more" if len(matches) > SHOWN else ""
+    raise AmbiguousName(f"{what} matches {len(matches)}: {shown}{more}; {hint}", list(uuids))

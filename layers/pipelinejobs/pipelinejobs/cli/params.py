@@ -84,8 +84,21 @@ class Since(click.ParamType):
         return (moment if moment.tzinfo else moment.astimezone()).astimezone(UTC)
 
 
-#: A job state, as the state machine spells it whatever case it is typed in (``running`` is RUNNING).
-STATE = click.Choice(fsm.STATES, case_sensitive=False)
+class State(click.ParamType):
+    """A job state, in any case (``running`` is RUNNING); anything else is refused with the states."""
+
+    name = "STATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if value.upper() not in fsm.STATES:
+            self.fail(f"{value!r} is not a state; the states are {', '.join(fsm.STATES)}", param, ctx)
+        return value.upper()
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join(fsm.STATES) + "]"
+
+
+STATE = State()
 JOB = Job()
 PIPELINE = Pipeline()
 SINCE = Since()

@@ -44,7 +44,7 @@ class Output:
     def say(self, text: str) -> None:
         """A sentence for people (nothing in --json mode, where the result says it)."""
         if not self.as_json:
-            self.console.print(text, markup=False, highlight=False)
+            sys.stdout.write(text + "\n")
 
     def record(self, value: Any, title: str | None = None) -> None:
         """One object: JSON, or a two-column table."""
@@ -76,13 +76,18 @@ class Output:
 
     def print(self, renderable: Any) -> None:
         """At the terminal's width; in a pipe or a file at the renderable's own, so no table is folded
-        to fit the 80 columns rich assumes when it cannot ask a terminal."""
-        width = None
-        if not self.console.is_terminal:
-            from rich.measure import Measurement
+        to fit the 80 columns rich assumes when it has no terminal to ask."""
+        console = self.console
+        if console.is_terminal:
+            return console.print(renderable)
+        from rich.measure import Measurement
 
-            width = max(Measurement.get(self.console, self.console.options.update(width=10_000), renderable).maximum, 1)
-        self.console.print(renderable, width=width)
+        natural = Measurement.get(console, console.options.update(width=10_000), renderable).maximum
+        narrow, console.width = console.width, max(natural, console.width)  # print() clamps to console.width
+        try:
+            console.print(renderable)
+        finally:
+            console.width = narrow
 
 
 def _cell(value: Any) -> str:
@@ -157,7 +162,15 @@ def described(exc: BaseException) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, ConnectionError | HTTPClientError) or isinstance(
             getattr(exc, "cause", None), ConnectionError | HTTPClientError):  # PynamoDB wraps them
         return 75, {"error": "Unavailable", "message": f"{message_of(exc)}; nothing was done, retry later"}
-    return 1, {"error": "Error", "message": message_of(exc)}
+    hint = next((text for kind, text in _HINTS.items() if type(exc).__name__ == kind), None)
+    return 1, {"error": "Error", "message": f"{message_of(exc)} ({hint})" if hint else message_of(exc)}
+
+
+#: What to do about the AWS SDK's own errors that only say what is missing, by botocore's name for them.
+_HINTS = {
+    "NoRegionError": "set AWS_REGION, or a region in your AWS profile",
+    "NoCredentialsError": "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run `aws configure`",
+}
 
 
 def message_of(exc: BaseException) -> str:
