@@ -7,20 +7,14 @@ from collections import Counter
 from typing import Any
 
 import click
-from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
 
 from .. import fsm
-from ..errors import PipelineJobsError
 from . import local_commands, runs, targets
 from .params import JOB, JSON_OBJECT, PIPELINE, SINCE, STATE
 from .render import INTERRUPTED, Output, duration, fail, local_time, short
 
 HISTORY_COLUMNS = ("seq", "date", "name", "state", "applied", "data", "reason")
 
-#: What a command may fail with that is the user's to fix, not a bug: said in one line, no traceback.
-EXPECTED_ERRORS = (PipelineJobsError, click.ClickException, OSError, LookupError, BotoCoreError, ClientError,
-                   PynamoDBException)
 #: Commands whose output has no JSON form (they print text, or run a stack): no --json after their name.
 TEXT_COMMANDS = frozenset({"fsm", "local", "demo"})
 
@@ -41,7 +35,7 @@ class Cli(click.Group):
                 code = INTERRUPTED  # Ctrl-C: the person knows, nothing to add
             else:
                 code = fail(click.ClickException("aborted: nothing was done"), as_json)
-        except EXPECTED_ERRORS as exc:
+        except Exception as exc:  # a person gets one line, never a traceback, whatever went wrong
             code = fail(exc, as_json)
         else:
             code = result if isinstance(result, int) else 0
