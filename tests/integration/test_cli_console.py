@@ -10,13 +10,13 @@ import signal
 import subprocess
 import sys
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sfn_harness import wait_until
 
 import pipelinejobs as pj
-from pipelinejobs.cli.render import local_time
 from pipelinejobs.local import discovery
 
 CONSOLE = str(Path(sys.executable).with_name("pipelinejobs"))
@@ -258,7 +258,8 @@ def test_stat_shows_names_short_uuids_local_times_durations_and_counts_and_is_no
     lines = table.stdout.splitlines()
     assert lines[-1] == "3 job(s): 1 CREATED, 1 RUNNING, 1 FINISHED"
     row = next(line for line in lines if jobs[2].uuid[:8] in line)
-    created = re.escape(local_time(jobs[2].record.created))
+    stored = datetime.fromisoformat(jobs[2].record.created.replace("Z", "+00:00"))
+    created = re.escape(stored.astimezone().strftime("%Y-%m-%d %H:%M:%S"))  # this machine's time zone
     assert re.search(rf"{jobs[2].uuid[:8]}\W+a-pipeline-with-a-long-name-to-widen-the-table\W+FINISHED\W+finish\W+"
                      rf"{created}\W+[-\d: ]+\W+\d+s", row), row
     assert jobs[2].uuid not in table.stdout and jobs[2].uuid in wide.stdout
