@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from typing import Any
@@ -35,6 +36,9 @@ class Cli(click.Group):
                 code = INTERRUPTED  # Ctrl-C: the person knows, nothing to add
             else:
                 code = fail(click.ClickException("aborted: nothing was done"), as_json)
+        except BrokenPipeError:  # the reader went away (`| head`): nobody to tell, and nothing more to flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = 1
         except Exception as exc:  # a person gets one line, never a traceback, whatever went wrong
             code = fail(exc, as_json)
         else:
@@ -59,8 +63,6 @@ def cli(ctx: click.Context, as_json: bool, local: bool, stack: str | None, endpo
     Jobs are named by their uuid or any unambiguous prefix of it (tables show 8 characters); pipelines
     also by their name. Exit codes: 0 ok, 1 error, 2 bad input, 3 not found, 4 not allowed in this state,
     5 unauthorised, 6 timed out, 75 retry later, 130 interrupted."""
-    import os
-
     ctx.obj = Output(as_json)
     target = targets.use_local() if local else None
     if stack:

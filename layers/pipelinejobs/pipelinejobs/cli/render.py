@@ -63,6 +63,7 @@ class Output:
         if self.as_json:
             return self.json(list(rows))
         from rich.table import Table
+        from rich.text import Text
 
         columns = list(columns)
         table = Table(title=title)
@@ -72,7 +73,7 @@ class Output:
             values = plain(row)
             table.add_row(*(_cell(values.get(column)) for column in columns))
         self.print(table)
-        self.console.print(summary or f"{len(rows)} row(s)", style="dim", markup=False, highlight=False)
+        self.print(Text(summary or f"{len(rows)} row(s)", style="dim"))
 
     def print(self, renderable: Any) -> None:
         """At the terminal's width; in a pipe or a file at the renderable's own, so no table is folded
