@@ -12,6 +12,7 @@ import sys
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from sfn_harness import wait_until
@@ -30,10 +31,10 @@ def table(ddb_env):
     return ddb_env
 
 
-def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    """The console script with this test's environment (DynamoDB Local, its own table)."""
+def cli(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The console script with this test's environment (DynamoDB Local, its own table), or ``env``."""
     return subprocess.run([CONSOLE, *args], input=stdin, capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ))
+                          env=dict(os.environ) if env is None else env)
 
 
 def refused(done: subprocess.CompletedProcess, code: int) -> str:
@@ -271,25 +272,30 @@ def test_stat_shows_names_short_uuids_local_times_durations_and_counts_and_is_no
 # ---- 12: the environment for the SDK -----------------------------------------------------------
 
 
-def test_local_env_prints_the_exports_that_point_the_sdk_at_the_local_stack(monkeypatch, tmp_path):
-    monkeypatch.setenv(discovery.STATE_FILE_ENV, str(tmp_path / "local.json"))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "http://elsewhere")  # not the stack's: a shell must drop it
-    discovery.publish({"PIPELINEJOBS_TABLE": os.environ["PIPELINEJOBS_TABLE"],
-                       "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"], "PIPELINEJOBS_API_URL": "http://x y"})
+def test_local_env_prints_the_exports_that_point_the_sdk_at_the_local_stack(tmp_path):
+    discovery_file = str(tmp_path / "local.json")
+    stack = {"PIPELINEJOBS_TABLE": os.environ["PIPELINEJOBS_TABLE"], "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
+             "PIPELINEJOBS_API_URL": "http://x y"}
+    with_state_file = {discovery.STATE_FILE_ENV: discovery_file}
+    with mock.patch.dict(os.environ, with_state_file):
+        discovery.publish(stack)
     job = job_of()
+    shell = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINEJOBS_", "AWS_ENDPOINT_URL"))}
+    # A shell left pointing elsewhere: a table, a token secret and an SQS endpoint the stack does not give.
+    shell |= with_state_file | {"PIPELINEJOBS_TABLE": "pj-elsewhere", "PIPELINEJOBS_TOKEN_SECRET": "other",
+                                "AWS_ENDPOINT_URL_SQS": "http://elsewhere"}
 
-    done = cli("--local", "env")
+    done = cli("--local", "env", env=shell)
 
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.splitlines() == [
         "unset AWS_ENDPOINT_URL_SQS", "unset PIPELINEJOBS_TOKEN_SECRET",
-        f"export AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']}", "export PIPELINEJOBS_API_URL='http://x y'",
-        f"export PIPELINEJOBS_TABLE={os.environ['PIPELINEJOBS_TABLE']}"]
-    shell = subprocess.run(["sh", "-c", f'eval "$("{CONSOLE}" --local env)" && "{sys.executable}" -c '
-                            '"import pipelinejobs as pj, os; print(pj.list_jobs()[0].uuid, os.environ.get('
-                            "'AWS_ENDPOINT_URL_SQS'))\""], capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "PIPELINEJOBS_TABLE": "pj-elsewhere"})
-    assert (shell.returncode, shell.stdout, shell.stderr) == (0, f"{job.uuid} None\n", "")
+        f"export AWS_ENDPOINT_URL={stack['AWS_ENDPOINT_URL']}", "export PIPELINEJOBS_API_URL='http://x y'",
+        f"export PIPELINEJOBS_TABLE={stack['PIPELINEJOBS_TABLE']}"]
+    sdk = "import pipelinejobs as pj, os; print(pj.list_jobs()[0].uuid, os.environ.get('AWS_ENDPOINT_URL_SQS'))"
+    run = subprocess.run(["sh", "-c", f'eval "$("{CONSOLE}" --local env)" && "{sys.executable}" -c "{sdk}"'],
+                         capture_output=True, text=True, timeout=120, env=shell)
+    assert (run.returncode, run.stdout, run.stderr) == (0, f"{job.uuid} None\n", "")
 
 
 # ---- 20: the README's SDK example ---------------------------------------------------------------
