@@ -6,7 +6,8 @@ shard and per 1 MB page, whatever the number of jobs in a page. (moto would not 
 whole table for every transaction, so setting up 10,000 jobs takes hours, and its index queries
 scan the table.)
 tibanna's stat called DescribeExecution once per job, throttled by Step Functions at a bucket of
-300 refilled at 15 per second (REFERENCE.md §5): its time below is computed from that quota.
+300 refilled at 15 per second (AWS's published quota in the largest regions,
+https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html): its time below is computed from it.
 
 Verdicts (benchkit.Verdicts): every job listed, and fewer DynamoDB requests than one DescribeExecution
 per job, are count goals (a miss always fails); ``stat``'s time under the throttled DescribeExecution

@@ -65,7 +65,7 @@ ACCEPTANCES = ["200", "201", "401", "403", "404", "409", "413"]
 #: Methods the coverage phase sends to each path besides the documented one.
 UNEXPECTED_METHODS = ["get", "put", "post", "delete", "options", "patch", "trace"]
 
-#: PipelineJob events (REFERENCE.md section 1) and runner status words, offered to the generator beside random text.
+#: PipelineJob events (the 15 of the FSM table) and runner status words, offered to the generator beside random text.
 EVENTS = ["create", "run", "update", "resource", "fail", "finish", "index", "indexed", "validate", "validated",
           "reject", "finalize", "retire", "reset", "ready"]
 STATUSES = ["RUNNING", "running", "FINISHED", "FAILED", "SUCCEEDED", "PENDING", "QUEUED", "KILLED", "STOPPED",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from unittest import mock
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,8 @@ from support import new_job
 
 @pytest.fixture(autouse=True)
 def moto(aws_env):
-    with mock_aws():
+    # The CLI sets the environment the SDK reads (--local, --stack): in this process, it is put back after.
+    with mock_aws(), mock.patch.dict(os.environ):
         pj.create_tables()
         yield
 

@@ -1,7 +1,7 @@
 """The whole PipelineJob transition table: every state x every event, allowed or refused.
 
 The expectation is written out independently of ``pipelinejobs.fsm.TRANSITIONS``
-(straight from REFERENCE.md §1), so a mistake in the declared table fails here.
+(the original PipelineJobs table, as docs/design.md states it), so a mistake in the declared table fails here.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from moto import mock_aws
 
 import pipelinejobs
 from pipelinejobs import callbacks, orchestration
-from pipelinejobs.errors import InvalidTaskSpec, InvalidTransition, PreconditionFailed
+from pipelinejobs.errors import InvalidTaskSpec, PreconditionFailed
 from pipelinejobs.launchers import LAUNCHERS, TaskStatus
 from pipelinejobs.launchers.aws import client
 from pipelinejobs.orchestration import handlers, task_tokens
@@ -353,8 +353,34 @@ def test_kill_fails_the_job_releases_it_and_stops_its_execution(moto_env):
     assert (record.state, record.run_id, record.task_token) == ("FAILED", None, None)
     status = boto3.client("stepfunctions").describe_execution(executionArn=run.execution_arn)["status"]
     assert status == "ABORTED"
-    with pytest.raises(InvalidTransition):
-        orchestration.kill(run.uuid)
+
+
+def test_kill_of_a_job_that_has_ended_is_a_no_op_that_says_so_and_writes_nothing(moto_env):
+    job = new_job().run().finish()
+    version = job.refresh().record.version
+
+    run = orchestration.kill(job.uuid)
+
+    assert run.skipped == f"job {job.uuid} had already ended (FINISHED): nothing to kill"
+    assert job.refresh().record.version == version  # no refusal in its history
+
+
+def test_kill_of_a_job_that_ends_between_its_read_and_its_write_writes_nothing(moto_env, monkeypatch):
+    job = new_job().run()
+    version = job.refresh().record.version + 1  # after the finish below
+    read = orchestration.operations.get_job
+
+    def read_then_finish(uuid: str, **kwargs):
+        seen = read(uuid, **kwargs)
+        if seen.state == "RUNNING":
+            send(uuid, "finish")  # the job ends after kill has read it RUNNING
+        return seen
+
+    monkeypatch.setattr(orchestration.operations, "get_job", read_then_finish)
+    run = orchestration.kill(job.uuid)
+
+    assert run.skipped == f"job {job.uuid} had already ended (FINISHED): nothing to kill"
+    assert job.refresh().record.version == version and job.state == "FINISHED"
 
 
 def test_kill_all_kills_the_live_jobs_of_one_pipeline(moto_env):

@@ -24,7 +24,8 @@ from .events import TOO_DEEP, check_data_size, content_id
 #: What a status nobody knows becomes, as in the original: history is kept, the state is not moved.
 UNKNOWN_STATUS_EVENT = "update"
 
-#: Agave, as the original PipelineJobs mapped it (REFERENCE.md §3; UPDATED's non-event dropped, it is "update").
+#: Agave's job statuses, as the original PipelineJobs mapped them for its job runner (it also mapped UPDATED to
+#: an event that does not exist, ``updated``: dropped here, so UPDATED is "update" as any unknown status is).
 AGAVE: Mapping[str, tuple[str, ...]] = {
     "resource": ("CREATED", "PERMISSION_GRANT", "PERMISSION_REVOKE", "PENDING", "STAGING_INPUTS", "CLEANING_UP",
                  "ARCHIVING", "STAGING_JOB", "PAUSED", "QUEUED", "SUBMITTING", "STAGED", "PROCESSING_INPUTS",

@@ -12,7 +12,6 @@ A pipeline is named by its uuid, or by its name through the catalog index (pipel
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -25,8 +24,6 @@ from .events import check_data_size
 from .records import HistoryEntry, JobRecord, PipelineRecord, now_iso
 from .service import BAD_TOKEN, authorize_pipeline, get_store
 from .storage import JobStore
-
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def callback_url(api_url: str | None, uuid: str, token: str) -> str:
@@ -43,7 +40,7 @@ def pipeline_for(reference: str, store: JobStore, holds: Callable[[str], bool] |
     it; none left is Unauthorized, the same answer whether or not the pipeline exists. Without it (an admin, or
     the SDK with table access), an unknown or inactive pipeline is PipelineNotFound, and a name several active
     pipelines share (their components differ) is a 400 asking for the uuid."""
-    candidates = [reference] if UUID.fullmatch(reference) else store.pipelines_named(reference)
+    candidates = [reference] if identity.UUID.fullmatch(reference) else store.pipelines_named(reference)
     if holds is not None:
         candidates = [uuid for uuid in candidates if holds(uuid)]
         if not candidates:

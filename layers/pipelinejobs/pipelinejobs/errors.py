@@ -111,6 +111,20 @@ class JobNotFound(PipelineJobsError):
         super().__init__(f"job {uuid} not found")
 
 
+class AmbiguousName(PipelineJobsError):
+    """A job or pipeline was named by a uuid prefix (or a pipeline by a name) that several share:
+    ``candidates`` lists those it could mean. Nothing was done."""
+
+    status_code = 400
+
+    def __init__(self, message: str, candidates: Sequence[str] = ()):
+        self.candidates = list(candidates)
+        super().__init__(message)
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "candidates": self.candidates}
+
+
 class PipelineNotFound(PipelineJobsError):
     status_code = 404
 

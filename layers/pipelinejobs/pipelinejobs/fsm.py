@@ -1,6 +1,7 @@
 """The PipelineJob finite-state machine, declared as data and run by ``transitions``.
 
-The table is the original PipelineJobs machine (REFERENCE.md §1). Self-loops
+The table is the original PipelineJobs machine (SD2E's data catalog: 11 states, 15 events,
+built there too with ``transitions`` and ``auto_transitions=False``). Self-loops
 (run, finish, index, validated) and internal transitions (``dest=None``: the
 state is kept and only history is appended) make repeated callbacks harmless.
 """

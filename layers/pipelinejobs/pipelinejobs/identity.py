@@ -6,11 +6,15 @@ and what keeps two runs of one job from writing over each other's outputs.
 
 from __future__ import annotations
 
+import re
 import uuid as _uuid
 from typing import Any
 
 from .config import INDEX_SHARDS
 from .events import compact_json
+
+#: A uuid as pipelinejobs writes them (lowercase, hyphenated): text of this form names a job or pipeline by uuid.
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 #: Namespace for every uuid5 pipelinejobs derives (fixed forever: changing it renames everything).
 NAMESPACE = _uuid.UUID("6f0c3a52-3b1e-5c8e-9a57-5e1c0e2b7d41")

@@ -40,7 +40,7 @@ class PipelineJob:
         self.parents = sorted(parents or [])
         self.callback_url = callback_url
         #: Known at once when the pipeline is named by its uuid; from ``setup`` when by its name.
-        self.pipeline_uuid = pipeline if creation.UUID.fullmatch(pipeline) else None
+        self.pipeline_uuid = pipeline if identity.UUID.fullmatch(pipeline) else None
         self.uuid = identity.job_uuid(pipeline, self.data, self.parents) if self.pipeline_uuid else None
         self._config = config
         self._transport = transport

@@ -18,8 +18,16 @@ def register_pipeline(name: str, description: str = "", components: list[Any] | 
 
     Registering the same pipeline twice is harmless: description, task and
     ``active`` are updated, ``created`` is kept. ``task`` is the launch template
-    orchestration uses for the pipeline's jobs.
+    orchestration uses for the pipeline's jobs: it is checked here (InvalidTaskSpec, a 400,
+    naming each field at fault; nothing written), so a mistake shows when it is made and not
+    as a failed job later. Only the launcher's required params may be missing, for each
+    job's overrides to give.
     """
+    if task is not None:
+        # Imported here: orchestration builds on pipelines (its package imports this module).
+        from .orchestration.spec import TaskSpec
+
+        TaskSpec.resolve(task, complete=False)
     record = PipelineRecord(uuid=identity.pipeline_uuid(name, components), name=name, description=description,
                             components=list(components or []), task=task, active=active)
     return get_store(config).put_pipeline(record)

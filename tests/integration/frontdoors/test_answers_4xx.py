@@ -76,7 +76,7 @@ def test_409_records_one_rejected_entry_and_keeps_the_state(door, job, table_ite
     assert body["error"] == "InvalidTransition"
     assert body["state"] == "CREATED"
     assert body["event"] == "finish"
-    assert body["allowed"] == ["create", "fail", "reset", "resource", "run", "update"]  # REFERENCE.md §1
+    assert body["allowed"] == ["create", "fail", "reset", "resource", "run", "update"]  # as the FSM table says
     after = {(i["pk"]["S"], i["sk"]["S"]): i for i in table_items()}
     new_keys = set(after) - set(before)
     history = [key for key in new_keys if key[1].startswith("EV#")]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import click
 
 from .. import tokens
+from .params import JOB
 from .render import Output
 
 
@@ -30,7 +31,8 @@ def token_pipeline(out: Output, name: str, hours: int, as_json: bool) -> None:
     jobs over HTTP (POST /jobs, events), nothing else. A uuid needs no request; a name is looked up once in
     the table's catalog index."""
     from ..config import Config
-    from ..creation import UUID, pipeline_for
+    from ..creation import pipeline_for
+    from ..identity import UUID
     from ..service import get_store
 
     config = Config.from_env()
@@ -43,7 +45,7 @@ def token_pipeline(out: Output, name: str, hours: int, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("uuid")
+@click.argument("uuid", type=JOB)
 @click.option("--json", "as_json", is_flag=True, help='Print {"url": ..., "token": ...}.')
 @click.pass_obj
 def callback(out: Output, uuid: str, as_json: bool) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 
 class Phase(StrEnum):
@@ -68,6 +68,9 @@ class Launched:
 class Launcher(ABC):
     #: Parameters a pipeline's task template must give this launcher.
     required_params: tuple[str, ...] = ()
+    #: JSON Schema of the params this launcher reads, checked when a template is registered and when a
+    #: run starts, so a malformed value is a 400 naming ``params.<name>`` rather than a failed launch.
+    params_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     #: Mode used when the pipeline does not say: polling for tasks we can observe,
     #: callback for tasks that report back themselves.
     default_mode: str = "polling"

@@ -5,8 +5,9 @@ Each attempt gets its own directory, ``<root>/<job uuid>/<attempt>/``, holding
 process writes it, as tibanna's jobs leave marker files, so any process (not only
 the one that launched it) can check or cancel the task from the handle alone.
 
-``params``: ``command`` (a list of arguments), optional ``env`` and ``cwd``;
-``root`` overrides PIPELINEJOBS_LOCAL_DIR.
+``params``: ``command``, a list of arguments (the program and its arguments, run as
+they are) or a string (a shell command line, run with ``/bin/sh -c``); optional ``env``
+(string values) and ``cwd``; ``root`` overrides PIPELINEJOBS_LOCAL_DIR.
 
 The tasks a process launched end with it if it asks (:func:`stop_all`): the local
 stack does, so a task does not run on once the stack that tracks it is gone.
@@ -22,7 +23,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from . import local_runner
 from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
@@ -39,14 +40,30 @@ def default_root() -> Path:
 
 class LocalLauncher(Launcher):
     required_params = ("command",)
+    params_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "command": {
+                "description": "must be a list of strings (the program and its arguments) "
+                               "or a string (a shell command line, run with /bin/sh -c)",
+                "anyOf": [{"type": "array", "items": {"type": "string"}, "minItems": 1},
+                          {"type": "string", "minLength": 1}],
+            },
+            "env": {"type": "object", "additionalProperties": {"type": "string"}},
+            "cwd": {"type": "string"},
+            "root": {"type": "string"},
+        },
+    }
 
     def launch(self, request: LaunchRequest) -> Launched:
         params = request.params
         directory = Path(params.get("root") or default_root()) / request.job_uuid / str(request.attempt)
         directory.mkdir(parents=True, exist_ok=True)
+        command = params["command"]
+        argv = ["/bin/sh", "-c", command] if isinstance(command, str) else command
         with open(directory / "stdout", "wb") as stdout, open(directory / "stderr", "wb") as stderr:
             process = subprocess.Popen(
-                [sys.executable, local_runner.__file__, str(directory), *params["command"]],
+                [sys.executable, local_runner.__file__, str(directory), *argv],
                 stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, cwd=params.get("cwd"),
                 env={**os.environ, **(params.get("env") or {}), **request.env},
                 start_new_session=True,  # its own process group: cancel stops the command and its children

@@ -12,6 +12,8 @@ import json
 import os
 from pathlib import Path
 
+from ..errors import ConfigurationError
+
 #: Overrides where the file lives (e.g. one per test).
 STATE_FILE_ENV = "PIPELINEJOBS_LOCAL_STATE"
 
@@ -36,8 +38,24 @@ def withdraw() -> None:
 
 
 def client_env() -> dict[str, str]:
-    """The environment of the running local stack; FileNotFoundError if none is running."""
+    """The environment of the running local stack. ConfigurationError if none is running: no file, or
+    the process that wrote it has ended (a stack killed uncleanly leaves its file behind)."""
     path = state_file()
+    start = "start one with `pipelinejobs local`"
     if not path.exists():
-        raise FileNotFoundError(f"no local stack is running (no {path}); start one with `pipelinejobs local`")
-    return json.loads(path.read_text())["env"]
+        raise ConfigurationError(f"no local stack is running (no {path}); {start}")
+    state = json.loads(path.read_text())
+    if not _alive(state["pid"]):
+        raise ConfigurationError(f"the local stack is not running (its process {state['pid']} has ended, "
+                                 f"leaving {path}); {start}")
+    return state["env"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True

@@ -1,9 +1,10 @@
 """Orchestration in the SDK: start, kill, rerun, stat, attempts and logs.
 
-tibanna's operations (REFERENCE.md §4), on the jobs table rather than on Step
+tibanna's operations (run, stat, log, kill, kill_all, rerun, rerun_many: see its
+documentation, https://tibanna.readthedocs.io), on the jobs table rather than on Step
 Functions' APIs: ``stat`` is one indexed read of the table however many jobs
-there are, and kill needs no execution listing because the job records its own
-execution and task.
+there are (tibanna's called DescribeExecution once per job), and kill needs no
+execution listing because the job records its own execution and task.
 
 A rerun is a new attempt of the *same* job (reset → ready → a new run), as in
 PipelineJobs, not a new job as in tibanna: a job's uuid is derived from its
@@ -28,7 +29,13 @@ from botocore.exceptions import ClientError
 
 from .. import fsm, identity
 from ..config import Config
-from ..errors import ConfigurationError, InvalidTransition, PipelineJobsError, PreconditionFailed
+from ..errors import (
+    ConcurrencyConflict,
+    ConfigurationError,
+    InvalidTransition,
+    PipelineJobsError,
+    PreconditionFailed,
+)
 from ..jobs import PipelineJob, get_job, list_jobs
 from ..launchers import get_launcher
 from ..launchers.aws import client
@@ -42,6 +49,8 @@ from .state import RunState
 
 #: ``source`` of the events these operations send.
 SOURCE = "sdk"
+#: Reads kill makes of a job that keeps moving between its read and its write before giving up (503).
+KILL_TRIES = 5
 #: Concurrent StartExecution calls in start_many/rerun_many; the account's bucket (1,300, refilled
 #: 300/s) absorbs bursts, and botocore's retries absorb throttling beyond it.
 DEFAULT_CONCURRENCY = 8
@@ -67,6 +76,8 @@ class Run:
     started: bool = True
     #: Set by start_many/rerun_many for the jobs that could not be started.
     error: str | None = None
+    #: Why nothing was done, when nothing needed doing (kill of a job that had already ended).
+    skipped: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,10 +175,23 @@ def kill(uuid: str, *, reason: str = "killed", config: Config | None = None) -> 
 
     The job is failed first, releasing it from its run: any step of that run still in
     flight then finds the job not its own and stops, so none can relaunch the task.
+    A job that has already ended (no ``fail`` is allowed from its state) is left as it is:
+    nothing is written, and the Run's ``skipped`` says so. The fail is written only if the job
+    is still in the state it was read in, so one that ends meanwhile gets no refusal either.
     """
-    before = get_job(uuid, config=config).record
-    _send(uuid, "fail", {"reason": reason, "attempt": before.attempt}, None, config,
-          fields={"run_id": None, "task_token": None})
+    for _ in range(KILL_TRIES):
+        before = get_job(uuid, config=config).record
+        if "fail" not in fsm.allowed_events(before.state):
+            return Run(uuid, before.execution_arn, before.run_id,
+                       skipped=f"job {uuid} had already ended ({before.state}): nothing to kill")
+        try:
+            _send(uuid, "fail", {"reason": reason, "attempt": before.attempt}, None, config,
+                  fields={"run_id": None, "task_token": None}, expect={"state": before.state})
+            break
+        except PreconditionFailed:
+            continue  # it moved between the read and the write: look again
+    else:
+        raise ConcurrencyConflict(f"job {uuid} kept changing state; nothing was written, retry later")
     record = get_job(uuid, config=config).record  # final: no step of the old run can change it now
     if record.execution_arn:
         stepfunctions = client("stepfunctions")
@@ -179,17 +203,21 @@ def kill(uuid: str, *, reason: str = "killed", config: Config | None = None) -> 
     return Run(uuid, record.execution_arn, before.run_id)
 
 
-def kill_all(pipeline_uuid: str | None = None, state: str | None = None, *, progress: Progress | None = None,
-             config: Config | None = None) -> list[Run]:
-    """Kill every live job (CREATED or RUNNING), or those in ``state``, optionally of one pipeline."""
-    killed = []
-    for wanted in [state] if state else sorted(LIVE_STATES):
-        for summary in list_jobs(pipeline_uuid, wanted, config=config):
-            try:
-                killed.append(_told(progress, kill(summary.uuid, config=config)))
-            except InvalidTransition:
-                continue  # it ended on its own meanwhile
-    return killed
+def killable(pipeline_uuid: str | None = None, state: str | None = None, *,
+             config: Config | None = None) -> list[JobSummary]:
+    """The jobs :func:`kill_all` kills: the live ones (CREATED or RUNNING), or those in ``state``,
+    optionally of one pipeline."""
+    return [job for wanted in ([state] if state else sorted(LIVE_STATES))
+            for job in list_jobs(pipeline_uuid, wanted, config=config)]
+
+
+def kill_all(pipeline_uuid: str | None = None, state: str | None = None, *, jobs: Iterable[str] | None = None,
+             progress: Progress | None = None, config: Config | None = None) -> list[Run]:
+    """Kill every job :func:`killable` lists, or exactly ``jobs`` (uuids: e.g. those it listed, shown to a
+    person before asking); returns the runs killed, leaving out jobs that ended meanwhile."""
+    uuids = [job.uuid for job in killable(pipeline_uuid, state, config=config)] if jobs is None else jobs
+    runs = [_told(progress, kill(uuid, config=config)) for uuid in uuids]
+    return [run for run in runs if run.skipped is None]
 
 
 # ---- rerun ----------------------------------------------------------------------------
@@ -241,14 +269,25 @@ _ATTEMPT_KEYS = ("launcher", "handle", "log", "started", "stopped", "exit_code",
 
 def attempts(uuid: str, *, config: Config | None = None) -> list[Attempt]:
     """Every attempt of the job, from its history (refused entries included: a task that ended
-    before its launch was recorded still left its handle there)."""
+    before its launch was recorded still left its handle there). An applied ``finish`` or ``fail``
+    that names no attempt (an external task's own, sent through the webhook) ends the latest one."""
     rows: dict[int, dict[str, Any]] = {}
+    latest: int | None = None
     for entry in get_job(uuid, config=config).history:
         number = entry.data.get("attempt")
-        if not isinstance(number, int) or entry.name == "ready":  # ready only announces the next one
+        if entry.name == "ready":  # ready only announces the next one
             continue
-        row = rows.setdefault(number, {"number": number})
-        row.update({key: entry.data[key] for key in _ATTEMPT_KEYS if entry.data.get(key) is not None})
+        if isinstance(number, int):
+            latest = number
+            row = rows.setdefault(number, {"number": number})
+            row.update({key: entry.data[key] for key in _ATTEMPT_KEYS if entry.data.get(key) is not None})
+        elif latest is not None and entry.name in ("finish", "fail") and entry.applied:
+            row = rows[latest]
+            row.setdefault("stopped", entry.date)
+            if entry.data.get("reason") is not None:
+                row.setdefault("reason", entry.data["reason"])
+        else:
+            continue
         row["succeeded"] = row.get("succeeded", False) or (entry.name == "finish" and entry.applied)
     return [Attempt(**rows[number]) for number in sorted(rows)]
 

@@ -58,21 +58,27 @@ class TaskSpec:
     poll: PollSettings = field(default_factory=PollSettings)
 
     @classmethod
-    def resolve(cls, template: dict[str, Any] | None, overrides: dict[str, Any] | None = None) -> Self:
-        """The pipeline's template with a job's overrides applied, validated; raises InvalidTaskSpec."""
+    def resolve(cls, template: dict[str, Any] | None, overrides: dict[str, Any] | None = None, *,
+                complete: bool = True) -> Self:
+        """The pipeline's template with a job's overrides applied, validated; raises InvalidTaskSpec.
+
+        ``complete=False`` checks a template as it is registered: everything but the launcher's required
+        params, which each job's overrides may still give (``params`` are merged key by key)."""
         merged = {**(template or {}), **(overrides or {})}
         for key in ("params", "poll"):
             if isinstance((template or {}).get(key), dict) and isinstance((overrides or {}).get(key), dict):
                 merged[key] = {**template[key], **overrides[key]}
-        problems = [{"field": ".".join(map(str, e.absolute_path)) or "task", "problem": e.message}
-                    for e in _validator().iter_errors(merged)]
+        problems = _problems(_validator(), merged)
         if problems:
             raise InvalidTaskSpec(problems)
         if merged["launcher"] not in LAUNCHERS:
             raise InvalidTaskSpec.single("launcher", f"{merged['launcher']!r} is not one of {', '.join(LAUNCHERS)}")
+        problems = _problems(_validator(merged["launcher"]), merged.get("params", {}), "params")
+        if problems:
+            raise InvalidTaskSpec(problems)
         merged.setdefault("mode", LAUNCHERS[merged["launcher"]].default_mode)
         spec = cls.from_dict(merged)
-        spec._check_rules()
+        spec._check_rules(complete)
         return spec
 
     @classmethod
@@ -88,10 +94,11 @@ class TaskSpec:
     def launch_step(self) -> Step:
         return LAUNCH_STEPS[(self.mode, self.heartbeat_seconds is not None)]
 
-    def _check_rules(self) -> None:
+    def _check_rules(self, complete: bool) -> None:
         """What a schema cannot say: rules between fields."""
+        required = LAUNCHERS[self.launcher].required_params if complete else ()
         rules = [
-            ("params", [p for p in LAUNCHERS[self.launcher].required_params if p not in self.params],
+            ("params", [p for p in required if p not in self.params],
              lambda missing: f"launcher '{self.launcher}' needs {', '.join(missing)}"),
             ("heartbeat_seconds", self.heartbeat_seconds is not None and self.mode != Mode.CALLBACK,
              lambda _: "heartbeats are for callback mode (a polled task is checked, not heard from)"),
@@ -136,7 +143,19 @@ def schema() -> dict[str, Any]:
 
 
 @cache
-def _validator():
+def _validator(launcher: str | None = None):
+    """The template's validator, or with ``launcher`` that of its ``params`` (the launcher's own schema)."""
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(schema())
+    return Draft202012Validator(LAUNCHERS[launcher].params_schema if launcher else schema())
+
+
+def _problems(validator, value: Any, prefix: str = "") -> list[dict[str, str]]:
+    """``{"field", "problem"}`` for each fault; where a value matches none of several forms, the
+    schema's ``description`` says which forms (jsonschema's own message only repeats the value)."""
+    problems = []
+    for error in validator.iter_errors(value):
+        name = ".".join(map(str, [*([prefix] if prefix else []), *error.absolute_path])) or "task"
+        composite = error.validator in ("anyOf", "oneOf") and "description" in error.schema
+        problems.append({"field": name, "problem": error.schema["description"] if composite else error.message})
+    return problems

@@ -108,6 +108,10 @@ class JobStore(ABC):
         """The uuids of the pipelines registered as ``name`` (one per set of components), from the catalog
         index: a key condition, never a Scan."""
 
+    @abstractmethod
+    def find_jobs(self, uuid_prefix: str) -> list[JobSummary]:
+        """Jobs whose uuid starts with ``uuid_prefix``, newest first, from the indexes (never a Scan)."""
+
     # ---- the flow ---------------------------------------------------------------------
 
     def get_job(self, uuid: str) -> JobRecord:

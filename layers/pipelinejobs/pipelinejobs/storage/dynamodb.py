@@ -363,7 +363,26 @@ class DynamoDBJobStore(JobStore):
 
     @_translating
     def list_pipelines(self) -> list[PipelineRecord]:
-        return [_pipeline_record(i) for i in self.models.pipeline.catalog.query(PIPELINES_KEY)]
+        """Every pipeline, by name. The catalog index gives the keys (it projects only what a listing of
+        jobs shows, not ``components`` or ``task``); BatchGetItem reads the items whole, 100 at a time."""
+        Pipeline = self.models.pipeline
+        keys = [(i.pk, i.sk) for i in Pipeline.catalog.query(PIPELINES_KEY)]
+        items = list(Pipeline.batch_get(keys))
+        return sorted((_pipeline_record(i) for i in items), key=lambda p: (p.name, p.uuid))
+
+    @_translating
+    def find_jobs(self, uuid_prefix: str) -> list[JobSummary]:
+        """Jobs whose uuid starts with ``uuid_prefix``, newest first, from the catalog index. Its sort key
+        (state#created#uuid) cannot match a uuid prefix, so the prefix is a filter and each partition
+        read is read whole, as ``stat`` reads it; but a prefix of 8 hex digits or more names the one shard
+        its jobs are in (``identity.shard`` reads those 8), so it reads one partition of the 8."""
+        Job = self.models.job
+        shards = [shard(uuid_prefix)] if len(uuid_prefix.replace("-", "")) >= 8 else range(INDEX_SHARDS)
+        fields = JobSummary.__dataclass_fields__
+        matching = Job.uuid.startswith(uuid_prefix)
+        found = [JobSummary(**{name: getattr(item, name) for name in fields})
+                 for n in shards for item in Job.catalog.query(f"J#{n}", filter_condition=matching)]
+        return sorted(found, key=lambda j: (j.created, j.uuid), reverse=True)
 
     def pipelines_named(self, name: str) -> list[str]:
         Pipeline = self.models.pipeline
