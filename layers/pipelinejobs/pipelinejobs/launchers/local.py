@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ class LocalLauncher(Launcher):
         params = request.params
         directory = Path(params.get("root") or default_root()) / request.job_uuid / str(request.attempt)
         directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / "stdout", "wb") as stdout, open(directory / "stderr", "wb") as stderr:
+        with (open(directory / "stdout", "wb") as stdout, open(directory / "stderr", "wb") as stderr,
+              _sigterm_blocked()):  # until the runner's handler is set: a cancel right away is recorded too
             process = subprocess.Popen(
                 [sys.executable, local_runner.__file__, str(directory), *params["command"]],
                 stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, cwd=params.get("cwd"),
@@ -92,6 +94,17 @@ def stop_all(timeout_s: float = 5.0) -> int:
         except subprocess.TimeoutExpired:
             os.killpg(runner.pid, signal.SIGKILL)
     return len(running)
+
+
+@contextlib.contextmanager
+def _sigterm_blocked() -> Iterator[None]:
+    """SIGTERM blocked in this thread, so a process started here starts with it blocked (the mask outlives
+    exec; a signal sent meanwhile waits, pending). Other threads still take this process's own SIGTERMs."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _exit_code(handle: dict[str, Any]) -> int | None:
