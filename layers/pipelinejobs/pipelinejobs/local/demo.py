@@ -275,6 +275,10 @@ def verdict(jobs: list[DemoJob]) -> list[tuple[bool, str]]:
     checks.append((len(attempts) == 2 and attempts[0].exit_code == 3 and attempts[1].succeeded,
                    f"flaky: attempt 1 exited {attempts[0].exit_code if attempts else '-'}, attempt 2 "
                    f"{'succeeded' if len(attempts) > 1 and attempts[1].succeeded else 'did not succeed'}"))
+    relaunch = next((entry for entry in get_job(by_label["flaky"].uuid).history
+                     if entry.data.get("attempt") == 2 and entry.data.get("status") == "LAUNCHED"), None)
+    checks.append((relaunch is not None and relaunch.state == "RUNNING",
+                   f"flaky: {relaunch.state if relaunch else 'not'} when its attempt 2 was launched"))
     for label in ("checksum", "flaky"):
         checks.append(checksum_verified(label, orchestration.attempts(by_label[label].uuid)))
     killed = get_job(by_label["killed"].uuid).history[-1]
