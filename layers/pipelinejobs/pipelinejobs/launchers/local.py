@@ -72,6 +72,8 @@ class LocalLauncher(Launcher):
         return TaskStatus(Phase.FAILED, "EXITED", exit_code=exit_code, reason=_describe(exit_code))
 
     def cancel(self, handle: dict[str, Any], reason: str) -> None:
+        if _exit_code(handle) is not None:
+            return  # it ended (its runner too, or nearly): its pid may be another process's by now
         try:
             os.killpg(handle["pid"], signal.SIGTERM)
         except ProcessLookupError:
