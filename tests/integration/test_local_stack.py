@@ -294,6 +294,7 @@ def test_data_dir_keeps_the_jobs_across_a_restart_and_fails_the_runs_the_stop_en
                                               "poll": POLL})
         running = stack.cli("submit", long, "--data", '{"sample": "it-10"}')["uuid"]
         stack.cli("wait", running, "--state", "RUNNING", "--timeout", "60", "--poll", "0.5")
+        token = stack.token(running)
     finally:
         stop_stack(stack)
     [attempt] = (data / "tasks" / running).iterdir()
@@ -308,6 +309,7 @@ def test_data_dir_keeps_the_jobs_across_a_restart_and_fails_the_runs_the_stop_en
         assert ended["state"] == "FAILED"
         last = again.cli("history", running)[-1]
         assert (last["name"], last["data"]["reason"]) == ("fail", RESTART_REASON)
+        assert again.token(running) == token  # the data directory keeps its token secret
 
         rerun = again.cli("rerun", running, "--override", json.dumps({"params": {"command": TASK}}))
         finished = again.cli("wait", running, "--state", "FINISHED", "--state", "FAILED", "--timeout", "60",

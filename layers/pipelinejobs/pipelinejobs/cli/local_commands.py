@@ -73,8 +73,7 @@ def local(port: int, moto_port: int, dynamodb_endpoint: str | None, stage: str, 
                        file=console)
         click.echo(f"ready: webhook API {stack.api_url}, moto {stack.moto_url} (Ctrl-C to stop)", file=console)
         console.flush()
-        while not stopping.wait(0.5):
-            pass
+        stopping.wait()  # a signal's handler runs meanwhile (the wait is interruptible) and sets it
         click.echo("stopping: the discovery file, the webhook API, the pollers, moto, the local tasks"
                    + (", DynamoDB Local" if data_dir else ""), file=console)
     finally:

@@ -107,6 +107,7 @@ class LocalStack:
             dynamodb = DynamoDBLocal(log_dir=self.data_dir, db_path=self.data_dir / "dynamodb")
             self.dynamodb_endpoint = dynamodb.start()
             self._stops.append(dynamodb.stop)
+            self.token_secret = self._kept_token_secret()
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         moto.start()
         self._stops.append(moto.stop)
@@ -209,6 +210,16 @@ class LocalStack:
         if self.dynamodb_endpoint:
             os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint
             os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = self.dynamodb_endpoint
+
+    def _kept_token_secret(self) -> str:
+        """The data directory's token secret, made at its first start: the tokens its jobs' runners hold
+        still authenticate after a restart (readable by this user only, as the discovery file)."""
+        assert self.data_dir is not None
+        path = self.data_dir / "token-secret"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(self.token_secret)
+        return path.read_text().strip()
 
     def _end_earlier_runs(self) -> list[str]:
         """Kill each job an earlier start was running (it has a run): its execution was in that start's moto and
