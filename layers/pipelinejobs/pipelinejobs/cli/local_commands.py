@@ -63,8 +63,8 @@ def local(port: int, moto_port: int, dynamodb_endpoint: str | None, stage: str, 
 
     console = sys.stdout
     log_file = log_file or (data_dir or discovery.state_file().parent) / "local.log"
-    logs = route(log_format, log_file, console)
     try:
+        logs = route(log_format, log_file, console)
         click.echo("pipelinejobs local stack", file=console)
         for line in stack.describe():
             click.echo(f"  {line}", file=console)
