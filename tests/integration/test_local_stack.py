@@ -198,9 +198,8 @@ def test_the_console_has_a_readable_line_per_request_and_event_and_the_json_goes
     after_ready = said()[next(n for n, line in enumerate(said()) if line.startswith("ready")):]
     assert not [line for line in after_ready if line.startswith("{") or len(line) > 240]
     logged = [json.loads(line) for line in (stack.state_file.parent / "local.log").read_text().splitlines()]
-    [json_refusal] = [line for line in logged if line.get("message") == "event refused"
-                      and line.get("correlation_id") == uuid]
-    assert json_refusal["function_name"] == "pipelinejobs-local-WebhookFunction"
+    refusals = [line for line in logged if line.get("message") == "event refused" and line["source"] == "webhook"]
+    assert refusals and {line["function_name"] for line in refusals} == {"pipelinejobs-local-WebhookFunction"}
     [access] = [line for line in logged if line.get("logger") == "pipelinejobs.local.api" and uuid in line["message"]]
     assert "function_name" not in access and "token=***" in access["message"]  # the API's line, not a function's
 
@@ -217,7 +216,8 @@ def test_log_format_json_keeps_the_json_lines_on_the_console(tmp_path: Path):
 
         wait_until(lambda: any(line.get("logger") == "pipelinejobs.local.api" for line in logged()), timeout=30,
                    what="the request's JSON line")
-        assert any(line.get("message") == "event refused" and line.get("correlation_id") == uuid for line in logged())
+        assert any(line.get("message") == "event refused" and line.get("status") == 401
+                   and line.get("function_name") == "pipelinejobs-local-WebhookFunction" for line in logged())
         assert not (tmp_path / "stack" / "local.log").exists()
     finally:
         stop_stack(stack)

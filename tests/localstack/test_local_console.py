@@ -7,7 +7,7 @@ import logging
 import threading
 
 from pipelinejobs.local.console import JsonFormatter, ReadableFormatter, _tag, serving
-from pipelinejobs.local.lambda_runtime import InProcessFunction
+from pipelinejobs.local.lambda_runtime import InProcessFunction, LambdaContext
 
 UUID = "4eda8f66-650d-5f95-b89b-0cd5c56ab3ad"
 
@@ -45,7 +45,7 @@ def test_a_functions_line_is_named_by_the_function_its_thread_runs_not_by_the_la
 
 
 def test_the_apis_line_is_the_apis_and_a_long_or_multiline_message_stays_one_short_line():
-    with serving("pipelinejobs-local-WebhookFunction"):  # even on a thread serving a function
+    with serving(LambdaContext("pipelinejobs-local-WebhookFunction")):  # even on a thread serving a function
         api = record("pipelinejobs.local.api", "POST /jobs/x/events?token=abc&status=RUNNING 401 (3 ms)")
     assert api.function == "pipelinejobs-local-WebhookFunction"
     api.function = None  # the API's own thread serves no function

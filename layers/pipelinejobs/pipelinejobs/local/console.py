@@ -34,19 +34,32 @@ _serving = threading.local()
 
 
 @contextlib.contextmanager
-def serving(function_name: str) -> Iterator[None]:
-    """Mark this thread as running ``function_name`` (what the console says wrote a line)."""
-    outer = getattr(_serving, "name", None)
-    _serving.name = function_name
+def serving(context: Any) -> Iterator[None]:
+    """Mark this thread as running the invocation of ``context`` (a Lambda context: what wrote a line)."""
+    outer = getattr(_serving, "context", None)
+    _serving.context = context
     try:
         yield
     finally:
-        _serving.name = outer
+        _serving.context = outer
 
 
 def _tag(record: logging.LogRecord) -> bool:
     """A filter: the function this thread serves, if any, as ``record.function``."""
-    record.function = getattr(_serving, "name", None)
+    context = getattr(_serving, "context", None)
+    record.function = context.function_name if context else None
+    return True
+
+
+def _lambda_keys(record: logging.LogRecord) -> bool:
+    """A filter for Powertools' JSON: the invocation this thread serves. Powertools keeps the Lambda context's
+    keys process-wide (one invocation at a time, in Lambda), so here they name whichever function started last;
+    a record's own attributes win over them."""
+    context = getattr(_serving, "context", None)
+    if context:
+        record.function_name, record.function_arn = context.function_name, context.invoked_function_arn
+        record.function_request_id = context.aws_request_id
+        record.function_memory_size = context.memory_limit_in_mb
     return True
 
 
@@ -107,6 +120,8 @@ def route(log_format: str, log_file: Path | None, console: IO[str]) -> IO[str] |
     stack, root = logging.getLogger(STACK_LOGGER), logging.getLogger()
     stack.setLevel(logging.INFO)
     stack.propagate = False  # its lines are the API's, not a function's: Powertools would add a function's keys
+    for handler in functions.handlers:
+        handler.addFilter(_lambda_keys)
     if log_format == "json":
         _handler(stack, logging.StreamHandler(console), JsonFormatter())
         return None

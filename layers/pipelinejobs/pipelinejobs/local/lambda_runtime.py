@@ -89,5 +89,5 @@ class InProcessFunction:
     def __call__(self, event: Any) -> Any:
         context = LambdaContext(self.name, memory_limit_in_mb=self.memory_mb, timeout_s=self.timeout_s,
                                 region=self.region)
-        with serving(self.name):  # the console names the function by the thread that runs it
+        with serving(context):  # the console names the function by the thread that runs it
             return self.handler(event, context)
