@@ -91,4 +91,6 @@ def stop_stack(stack: Stack) -> None:
     stack.process.send_signal(signal.SIGTERM)
     assert stack.process.wait(timeout=60) == 0, stack.output.read_text()[-4000:]
     assert not stack.state_file.exists()
-    assert "stopping" in stack.output.read_text()
+    said = stack.output.read_text().splitlines()
+    assert any(line.startswith("stopping: ") and "the local tasks" in line for line in said), said[-5:]
+    assert said[-1].startswith("stopped in "), said[-5:]  # and nothing after it: no interpreter clean-up to wait for

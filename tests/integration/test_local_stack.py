@@ -8,6 +8,7 @@ templates here check every second.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from sfn_harness import wait_until
 
 from pipelinejobs.local import discovery
 from pipelinejobs.local.demo import execution_end
+from pipelinejobs.local.stack import RESTART_REASON
 
 POLL = {"first": 1, "factor": 1, "cap": 1}
 TASK = [sys.executable, "-m", "pipelinejobs.local.demo_task", "--size-kib", "64"]
@@ -243,6 +245,48 @@ def test_queue_stream_and_eventbridge_doors_move_jobs_and_changes_are_published(
     assert {e["detail-type"] for e in changes} == {"PipelineJob State Change"}
 
 
+def test_the_console_has_a_readable_line_per_request_and_event_and_the_json_goes_to_the_log_file(stack: Stack):
+    pipeline = register(stack, "it-console", {"launcher": "external"})
+    uuid = stack.cli("submit", pipeline, "--data", '{"sample": "it-7"}')["uuid"]
+
+    assert stack.http("POST", f"/jobs/{uuid}/events?token={'0' * 16}&status=RUNNING", b"{}")[0] == 401
+
+    def said() -> list[str]:
+        return stack.output.read_text().splitlines()
+
+    request = re.compile(rf"\d\d:\d\d:\d\d\.\d{{3}} api +POST /jobs/{uuid}/events\?token=\*\*\*&status=RUNNING 401 ")
+    wait_until(lambda: any(request.match(line) for line in said()), timeout=30, what="the request's line")
+    refused = [line for line in said() if "event refused" in line]
+    assert refused and refused[-1].split()[1:5] == ["Webhook", "WARNING", "event", "refused:"]
+    assert "status=401" in refused[-1] and "error=missing, invalid or expired token" in refused[-1]
+    after_ready = said()[next(n for n, line in enumerate(said()) if line.startswith("ready")):]
+    assert not [line for line in after_ready if line.startswith("{") or len(line) > 240]
+    logged = [json.loads(line) for line in (stack.state_file.parent / "local.log").read_text().splitlines()]
+    refusals = [line for line in logged if line.get("message") == "event refused" and line["source"] == "webhook"]
+    assert refusals and {line["function_name"] for line in refusals} == {"pipelinejobs-local-WebhookFunction"}
+    [access] = [line for line in logged if line.get("logger") == "pipelinejobs.local.api" and uuid in line["message"]]
+    assert "function_name" not in access and "token=***" in access["message"]  # the API's line, not a function's
+
+
+def test_log_format_json_keeps_the_json_lines_on_the_console(tmp_path: Path):
+    stack = start_stack(tmp_path / "stack", "--log-format", "json")
+    try:
+        pipeline = register(stack, "it-json", {"launcher": "external"})
+        uuid = stack.cli("submit", pipeline, "--data", '{"sample": "it-8"}')["uuid"]
+        assert stack.http("POST", f"/jobs/{uuid}/events?token={'0' * 16}&status=RUNNING", b"{}")[0] == 401
+
+        def logged() -> list[dict[str, Any]]:
+            return [json.loads(line) for line in stack.output.read_text().splitlines() if line.startswith("{")]
+
+        wait_until(lambda: any(line.get("logger") == "pipelinejobs.local.api" for line in logged()), timeout=30,
+                   what="the request's JSON line")
+        assert any(line.get("message") == "event refused" and line.get("status") == 401
+                   and line.get("function_name") == "pipelinejobs-local-WebhookFunction" for line in logged())
+        assert not (tmp_path / "stack" / "local.log").exists()
+    finally:
+        stop_stack(stack)
+
+
 def test_a_taken_port_is_one_clear_line(tmp_path: Path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -299,6 +343,50 @@ def test_the_table_lives_in_dynamodb_local_with_dynamodb_endpoint_and_tasks_end_
     assert exit_code.read_text() == str(-signal.SIGTERM)  # stopped with the stack, not left running
 
 
+# ---- --data-dir: the jobs across a restart ----------------------------------------------------
+
+
+def test_data_dir_keeps_the_jobs_across_a_restart_and_fails_the_runs_the_stop_ended(tmp_path: Path):
+    data = tmp_path / "data"
+    stack = start_stack(tmp_path / "first", "--data-dir", str(data))
+    try:
+        assert f"data            {data}" in stack.output.read_text()
+        quick = register(stack, "it-kept", {"launcher": "local", "params": {"command": TASK}, "poll": POLL})
+        done = stack.cli("submit", quick, "--data", '{"sample": "it-9"}')["uuid"]
+        stack.cli("wait", done, "--state", "FINISHED", "--timeout", "60", "--poll", "0.5")
+        long = register(stack, "it-stopped", {"launcher": "local", "params": {"command": [*TASK, "--sleep", "600"]},
+                                              "poll": POLL})
+        running = stack.cli("submit", long, "--data", '{"sample": "it-10"}')["uuid"]
+        stack.cli("wait", running, "--state", "RUNNING", "--timeout", "60", "--poll", "0.5")
+        token = stack.token(running)
+    finally:
+        stop_stack(stack)
+    [attempt] = (data / "tasks" / running).iterdir()
+    assert (attempt / "exit_code").read_text() == str(-signal.SIGTERM)  # its task was stopped with the stack
+
+    again = start_stack(tmp_path / "second", "--data-dir", str(data))
+    try:
+        banner = again.output.read_text()
+        assert "ended runs      1 job(s) this stack was running when it stopped: FAILED" in banner
+        assert again.cli("status", done)["state"] == "FINISHED"  # kept as it was
+        ended = again.cli("status", running)
+        assert ended["state"] == "FAILED"
+        last = again.cli("history", running)[-1]
+        assert (last["name"], last["data"]["reason"]) == ("fail", RESTART_REASON)
+        assert again.token(running) == token  # the data directory keeps its token secret
+
+        rerun = again.cli("rerun", running, "--override", json.dumps({"params": {"command": TASK}}))
+        finished = again.cli("wait", running, "--state", "FINISHED", "--state", "FAILED", "--timeout", "60",
+                             "--poll", "0.5")
+        assert rerun["uuid"] == running and finished["state"] == "FINISHED"
+    finally:
+        stop_stack(again)
+
+
+def test_without_data_dir_the_banner_says_the_data_is_in_memory(stack: Stack):
+    assert "data            in memory: gone when the stack stops (--data-dir DIR keeps it)" in stack.output.read_text()
+
+
 # ---- the demo ----------------------------------------------------------------------------------
 
 
@@ -311,8 +399,11 @@ def test_the_demo_runs_four_jobs_to_their_expected_end_and_exits_0(tmp_path: Pat
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "demo passed" in done.stdout
     for line in ("checksum: job FINISHED", "flaky: job FINISHED", "external: job FINISHED", "killed: job FAILED",
-                 "flaky: attempt 1 exited 3, attempt 2 succeeded", "killed: last event fail with reason killed"):
+                 "flaky: attempt 1 exited 3, attempt 2 succeeded", "flaky: RUNNING when its attempt 2 was launched",
+                 "killed: last event fail with reason killed"):
         assert f"✓ {line}" in done.stdout
     assert "✗" not in done.stdout
     assert time.monotonic() - started < 90
     assert not list(tmp_path.glob("pipelinejobs-demo-*")), "a passing demo cleans up after itself"
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("demo passed in ") and "pipelinejobs-demo-" not in last  # names nothing it deleted

@@ -16,7 +16,9 @@ def test_the_cli_offers_local_and_demo():
     commands = answer.output.split("Commands:")[1]
     assert "local " in commands and "demo " in commands
     local_help = CliRunner().invoke(cli, ["local", "--help"]).output
-    assert all(option in local_help for option in ("--port", "--dynamodb-endpoint", "--stage", "--template"))
+    assert all(option in local_help for option in ("--port", "--dynamodb-endpoint", "--stage", "--template",
+                                                         "--data-dir", "--log-format", "--log-file"))
+    assert "in memory" in local_help
 
 
 def test_without_moto_the_local_stack_says_what_to_install_in_one_line():

@@ -169,6 +169,23 @@ def test_failed_attempts_are_relaunched_until_one_succeeds(sfn: Harness):
             if n == "update" and "outcome" in d] == ["retrying", "retrying"]
 
 
+def test_an_attempt_that_failed_between_two_checks_ran_so_the_job_is_running_while_retried(
+        sfn: Harness, monkeypatch: pytest.MonkeyPatch):
+    """A task that exits before the first check never looked RUNNING to a check; it ran all the same (it has an
+    exit code), so its job is RUNNING while the next attempt runs, as with a task seen running (the demo's flaky
+    job showed CREATED throughout its two attempts)."""
+    sfn.use_simulated_launcher(monkeypatch)
+    run = orchestration.start(pipeline("quick-failure", launcher="simulated", params={"duration": 0, "exit_code": 3},
+                                       max_attempts=2))
+
+    assert sfn.finish(run.execution_arn)["status"] == "FAILED"
+    assert applied(run.uuid) == [("create", "CREATED"), ("update", "CREATED"),
+                                 ("resource", "CREATED"), ("resource", "CREATED"), ("run", "RUNNING"),
+                                 ("update", "RUNNING"), ("resource", "RUNNING"), ("resource", "RUNNING"),
+                                 ("fail", "FAILED")]
+    assert [a.exit_code for a in orchestration.attempts(run.uuid)] == [3, 3]
+
+
 def test_exhausted_attempts_fail_the_job_with_the_last_reason(sfn: Harness):
     failing = python("import sys; print('boom', file=sys.stderr); sys.exit(3)")
     run = orchestration.start(pipeline("failing", launcher="local", params={"command": failing}, max_attempts=2))

@@ -86,6 +86,22 @@ def test_local_task_cancel_stops_the_command_and_records_the_signal(local):
     local.cancel(launched.handle, "again")  # harmless once it is gone
 
 
+def test_a_cancel_before_the_runner_has_started_is_recorded_and_the_command_never_runs(local, tmp_path: Path):
+    """The race of a kill right after launch, made certain: the runner's interpreter takes a second to start
+    (a sitecustomize that sleeps), and the SIGTERM comes during that second, before any handler of its own."""
+    slow_start = tmp_path / "slow-start"
+    slow_start.mkdir()
+    (slow_start / "sitecustomize.py").write_text("import time\ntime.sleep(1)\n")
+    ran = tmp_path / "the-command-ran"
+    launched = local.launch(request({**python(f"open({str(ran)!r}, 'w')"), "env": {"PYTHONPATH": str(slow_start)}}))
+
+    local.cancel(launched.handle, "killed")
+
+    status = ended(local, launched.handle)
+    assert (status.phase, status.exit_code, status.reason) == (Phase.FAILED, -15, "killed by SIGTERM")
+    assert not ran.exists()
+
+
 def test_stop_all_stops_the_tasks_this_process_launched_that_still_run(local):
     """What the local stack calls as it stops: its tasks do not outlive it."""
     from pipelinejobs.launchers import local as local_module

@@ -6,14 +6,18 @@ process of its own, and is then a client like any other.
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import click
 
 from ..errors import ConfigurationError, PipelineJobsError
+from ..local import discovery
 from .render import fail
 
 
@@ -27,33 +31,66 @@ from .render import fail
               help="The template's Stage parameter: the table is pipelinejobs-STAGE, and so on.")
 @click.option("--template", "template_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The SAM template to build from (default: this checkout's template.yaml).")
-def local(port: int, moto_port: int, dynamodb_endpoint: str | None, stage: str, template_path: Path | None) -> None:
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Keep the jobs here (the table in a DynamoDB Local of the stack's own, and the tasks' output), "
+                   "so that a later start with the same DIR has them again. Without it everything is in memory "
+                   "and gone when the stack stops. Jobs being run when the stack stops are FAILED at the next "
+                   "start (their executions were in memory): `rerun` runs them again.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: one readable line per request and logged event here, the functions' JSON lines in "
+                   "the log file; json: the JSON lines here, as Lambda writes them.")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+              help="Where text mode writes the JSON lines (default: local.log in DIR, else beside the discovery "
+                   "file).")
+def local(port: int, moto_port: int, dynamodb_endpoint: str | None, stage: str, template_path: Path | None,
+          data_dir: Path | None, log_format: str, log_file: Path | None) -> None:
     """Run the whole system in this process, with no AWS account and no Docker: moto's server (Step Functions
     executing the real state machine, Lambda, SQS, EventBridge, DynamoDB), every resource built from
     template.yaml, the functions' handlers in-process and the webhook API on http://127.0.0.1:PORT.
     Prints the endpoints, then a line starting with "ready"; Ctrl-C stops it. Other shells reach it with
-    `pipelinejobs --local ...`."""
+    `pipelinejobs --local ...`. Its data is in memory unless --data-dir is given."""
     stack_class = _stack_class()
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     stack = stack_class(stage=stage, port=port, moto_port=moto_port, dynamodb_endpoint=dynamodb_endpoint,
-                        template_path=template_path)
+                        template_path=template_path, data_dir=data_dir)
     try:
         stack.start()
     except (PipelineJobsError, OSError, RuntimeError) as exc:
         sys.exit(fail(exc))
+    from ..local.console import route
+
+    console = sys.stdout
+    log_file = log_file or (data_dir or discovery.state_file().parent) / "local.log"
     try:
-        click.echo("pipelinejobs local stack")
+        logs = route(log_format, log_file, console)
+        click.echo("pipelinejobs local stack", file=console)
         for line in stack.describe():
-            click.echo(f"  {line}")
-        click.echo(f"ready: webhook API {stack.api_url}, moto {stack.moto_url} (Ctrl-C to stop)")
-        sys.stdout.flush()
-        while not stopping.wait(0.5):
-            pass
-        click.echo("stopping")
+            click.echo(f"  {line}", file=console)
+        if logs:
+            click.echo(f"  log file        {log_file}  (the functions' JSON lines; --log-format json: here)",
+                       file=console)
+        click.echo(f"ready: webhook API {stack.api_url}, moto {stack.moto_url} (Ctrl-C to stop)", file=console)
+        console.flush()
+        stopping.wait()  # a signal's handler runs meanwhile (the wait is interruptible) and sets it
+        click.echo("stopping: the discovery file, the webhook API, the pollers, moto, the local tasks"
+                   + (", DynamoDB Local" if data_dir else ""), file=console)
     finally:
+        started = time.monotonic()
         stack.stop()
+    click.echo(f"stopped in {time.monotonic() - started:.1f} s", file=console)
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> None:
+    """Everything is stopped: end the process without the interpreter's own clean-up, which would spend 5-15 s
+    freeing moto's backends and botocore's models (and wait on moto's execution threads) for nothing."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        if stream is not None:
+            stream.flush()
+    os._exit(code)
 
 
 def _stack_class() -> type:

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -61,7 +62,8 @@ class LocalLauncher(Launcher):
         directory.mkdir(parents=True, exist_ok=True)
         command = params["command"]
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else command
-        with open(directory / "stdout", "wb") as stdout, open(directory / "stderr", "wb") as stderr:
+        with (open(directory / "stdout", "wb") as stdout, open(directory / "stderr", "wb") as stderr,
+              _sigterm_blocked()):  # until the runner's handler is set: a cancel right away is recorded too
             process = subprocess.Popen(
                 [sys.executable, local_runner.__file__, str(directory), *argv],
                 stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, cwd=params.get("cwd"),
@@ -87,6 +89,8 @@ class LocalLauncher(Launcher):
         return TaskStatus(Phase.FAILED, "EXITED", exit_code=exit_code, reason=_describe(exit_code))
 
     def cancel(self, handle: dict[str, Any], reason: str) -> None:
+        if _exit_code(handle) is not None:
+            return  # it ended (its runner too, or nearly): its pid may be another process's by now
         try:
             os.killpg(handle["pid"], signal.SIGTERM)
         except ProcessLookupError:
@@ -109,6 +113,17 @@ def stop_all(timeout_s: float = 5.0) -> int:
         except subprocess.TimeoutExpired:
             os.killpg(runner.pid, signal.SIGKILL)
     return len(running)
+
+
+@contextlib.contextmanager
+def _sigterm_blocked() -> Iterator[None]:
+    """SIGTERM blocked in this thread, so a process started here starts with it blocked (the mask outlives
+    exec; a signal sent meanwhile waits, pending). Other threads still take this process's own SIGTERMs."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _exit_code(handle: dict[str, Any]) -> int | None:

@@ -84,8 +84,10 @@ def run(keep: bool = False) -> int:
             jobs = start_jobs(console)
             drive(jobs, console, started)
             ok = report(jobs, console)
-            console.print(f"[bold]{'demo passed' if ok else 'demo FAILED'}[/] in {time.monotonic() - started:.1f} s "
-                          f"(stack log: {workdir / 'stack.log'})")
+            kept = keep or not ok  # a passing demo removes its directory: name its logs only if they stay
+            console.print(f"[bold]{'demo passed' if ok else 'demo FAILED'}[/] in {time.monotonic() - started:.1f} s"
+                          + (f" (the stack's output: {workdir / 'stack.log'}, its JSON log: {workdir / 'local.log'})"
+                             if kept else ""))
             if keep:
                 console.print("the stack keeps running: try `pipelinejobs --local stat`; Ctrl-C stops it")
                 stack.wait()
@@ -107,7 +109,8 @@ def stack_process(workdir: Path, state_file: Path | None, console: Console) -> I
     if state_file:
         os.environ[discovery.STATE_FILE_ENV] = str(state_file)
     with console.status("starting the local stack (moto server, template.yaml's resources)"), log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "pipelinejobs", "local", "--port", "0"], stdout=out,
+        process = subprocess.Popen([sys.executable, "-m", "pipelinejobs", "local", "--port", "0",
+                                    "--log-file", str(workdir / "local.log")], stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                    start_new_session=True)  # Ctrl-C reaches the demo, which stops the stack
     try:
@@ -275,6 +278,10 @@ def verdict(jobs: list[DemoJob]) -> list[tuple[bool, str]]:
     checks.append((len(attempts) == 2 and attempts[0].exit_code == 3 and attempts[1].succeeded,
                    f"flaky: attempt 1 exited {attempts[0].exit_code if attempts else '-'}, attempt 2 "
                    f"{'succeeded' if len(attempts) > 1 and attempts[1].succeeded else 'did not succeed'}"))
+    relaunch = next((entry for entry in get_job(by_label["flaky"].uuid).history
+                     if entry.data.get("attempt") == 2 and entry.data.get("status") == "LAUNCHED"), None)
+    checks.append((relaunch is not None and relaunch.state == "RUNNING",
+                   f"flaky: {relaunch.state if relaunch else 'not'} when its attempt 2 was launched"))
     for label in ("checksum", "flaky"):
         checks.append(checksum_verified(label, orchestration.attempts(by_label[label].uuid)))
     killed = get_job(by_label["killed"].uuid).history[-1]

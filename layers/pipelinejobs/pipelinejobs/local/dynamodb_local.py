@@ -48,11 +48,14 @@ def _free_port() -> int:
 
 
 class DynamoDBLocal:
-    """``with DynamoDBLocal() as endpoint:`` runs an in-memory DynamoDB Local on a free port."""
+    """``with DynamoDBLocal() as endpoint:`` runs an in-memory DynamoDB Local on a free port; with ``db_path``,
+    its tables are kept in that directory instead (one file, whatever the credentials: ``-sharedDb``), so a
+    later start finds them again."""
 
-    def __init__(self, jar: Path | None = None, log_dir: Path | None = None):
+    def __init__(self, jar: Path | None = None, log_dir: Path | None = None, db_path: Path | None = None):
         self.jar = jar or find_jar()
         self.log = Path(log_dir or tempfile.mkdtemp(prefix="dynamodb-local-")) / "dynamodb_local.log"
+        self.db_path = db_path.resolve() if db_path else None  # java runs in the log's directory
         self.endpoint: str | None = None
         self._proc: subprocess.Popen | None = None
 
@@ -60,11 +63,15 @@ class DynamoDBLocal:
         java = shutil.which("java")
         if java is None:
             raise DynamoDBLocalError("java not found on PATH: DynamoDB Local needs Java 17+")
+        for directory in (self.log.parent, self.db_path):
+            if directory:
+                directory.mkdir(parents=True, exist_ok=True)
         # The free port can be taken between probing and java binding it: retry a few times.
         for _attempt in range(3):
             port = _free_port()
+            storage = ["-dbPath", str(self.db_path), "-sharedDb"] if self.db_path else ["-inMemory"]
             cmd = [java, f"-Djava.library.path={self.jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(self.jar),
-                   "-inMemory", "-port", str(port), "-disableTelemetry"]
+                   *storage, "-port", str(port), "-disableTelemetry"]
             # Output to a file, not a pipe (a full pipe would block the JVM); cwd is the log dir
             # because DynamoDB Local may drop a metadata file in its working directory.
             with self.log.open("ab") as out:

@@ -27,6 +27,8 @@ from ..observability import redact
 from .lambda_runtime import ACCOUNT_ID
 
 log = logging.getLogger("pipelinejobs.local")
+#: One line per request, as API Gateway's access log: the API's, not a function's (see local/console.py).
+access_log = logging.getLogger("pipelinejobs.local.api")
 
 #: API Gateway's own limit on a request's payload.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -171,6 +173,7 @@ class ApiServer:
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
+                started = time.monotonic()
                 length = int(self.headers.get("content-length") or 0)
                 if length > MAX_BODY_BYTES:
                     answer = _message(413, "Request Entity Too Large")
@@ -187,6 +190,8 @@ class ApiServer:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(answer.body)
+                access_log.info("%s %s %d (%.0f ms)", self.command, redact(self.path), answer.status,
+                                (time.monotonic() - started) * 1000)  # callbacks carry ?token=
 
             def __getattr__(self, name: str) -> Any:
                 """Every method, TRACE and made-up ones too, is routed: API Gateway answers a method no route
@@ -195,8 +200,12 @@ class ApiServer:
                     return self._serve
                 raise AttributeError(name)
 
+            def log_request(self, *args: Any) -> None:
+                """Logged by _serve, once the answer is written."""
+
             def log_message(self, format: str, *args: Any) -> None:
-                log.info("%s %s", self.address_string(), redact(format % args))  # callbacks carry ?token=
+                """What http.server says of a request it could not parse."""
+                log.warning("%s %s", self.address_string(), redact(format % args))
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .console import serving
+
 ACCOUNT_ID = "123456789012"  # moto's default account
 
 
@@ -87,4 +89,5 @@ class InProcessFunction:
     def __call__(self, event: Any) -> Any:
         context = LambdaContext(self.name, memory_limit_in_mb=self.memory_mb, timeout_s=self.timeout_s,
                                 region=self.region)
-        return self.handler(event, context)
+        with serving(context):  # the console names the function by the thread that runs it
+            return self.handler(event, context)

@@ -8,7 +8,6 @@ neither table is skipped with a warning, so a new kind of resource is noticed at
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import uuid
@@ -76,6 +75,8 @@ class Builder:
     functions: dict[str, Function] = field(default_factory=dict)
     mappings: dict[str, EventSourceMapping] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: Tables that were there already (a --data-dir or --dynamodb-endpoint of an earlier start): kept as they are.
+    kept: set[str] = field(default_factory=set)
     _creating: set[str] = field(default_factory=set)
 
     def build(self) -> None:
@@ -144,8 +145,10 @@ class Builder:
 def _table(builder: Builder, logical_id: str) -> Attributes:
     name = builder.name(logical_id, builder.properties(logical_id).get("TableName"))
     dynamodb = builder.client("dynamodb")
-    with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):  # kept from an earlier start
+    try:
         dynamodb.create_table(TableName=name, **table_definition(logical_id, builder.template.body))
+    except dynamodb.exceptions.ResourceInUseException:
+        builder.kept.add(logical_id)
     dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     table = dynamodb.describe_table(TableName=name)["Table"]
     return {None: name, "Arn": table["TableArn"], "StreamArn": table.get("LatestStreamArn")}

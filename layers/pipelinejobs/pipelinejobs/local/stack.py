@@ -12,8 +12,14 @@ Waits and Retry intervals are real here (unlike the test harness, which simulate
 moto's DynamoDB copies the whole table for every transaction, so on moto each event costs more as the
 table grows (tens of ms at a few hundred items): for more than a few hundred jobs keep the table in
 DynamoDB Local (``--dynamodb-endpoint``). The functions share this process and so one environment
-(:meth:`LocalStack._functions_env` refuses two that disagree); IAM is not enforced; local tasks still
-running when the stack stops keep running, in their own process groups (kill their jobs first).
+(:meth:`LocalStack._functions_env` refuses two that disagree); IAM is not enforced.
+
+Everything is in memory unless ``data_dir`` is given: then the table lives in DynamoDB Local under that
+directory (``-dbPath``), with the local tasks' output, and a later start finds the jobs again. Step Functions'
+executions cannot follow: moto keeps them in memory, and the stack stops its local tasks as it stops. So a
+start that finds the table of an earlier one kills each job that was being run (reason
+:data:`RESTART_REASON`), which a ``rerun`` runs again; it reads the table's stream from its end (LATEST), so
+the changes of earlier starts are not published twice.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..launchers import local as local_launcher
+from ..orchestration.flow import LIVE_STATES
 from . import discovery, moto_patches
+from .dynamodb_local import DynamoDBLocal
 from .http import ApiServer, Route
 from .lambda_runtime import InProcessFunction
 from .pollers import Poller, QueuePoller, StreamPoller
@@ -46,6 +54,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 CLIENT_OUTPUTS = {"TableName": "PIPELINEJOBS_TABLE", "JobStateMachineArn": "PIPELINEJOBS_STATE_MACHINE_ARN",
                   "ApiUrl": "PIPELINEJOBS_API_URL", "NotificationBusName": "PIPELINEJOBS_EVENT_BUS",
                   "TokenSecretName": "PIPELINEJOBS_TOKEN_SECRET_NAME"}
+#: Why a job the stack was running when it stopped is failed as the stack starts again (see the module doc).
+RESTART_REASON = "the local stack stopped while it ran"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "batch": {"use_docker": False}}
 
 
@@ -56,8 +66,11 @@ class LocalStack:
     moto_port: int = 0
     dynamodb_endpoint: str | None = None
     template_path: Path | None = None
-    #: Where local tasks keep their output (PIPELINEJOBS_LOCAL_DIR); default: beside the discovery file.
+    #: Where local tasks keep their output (PIPELINEJOBS_LOCAL_DIR); default: in data_dir, else beside the
+    #: discovery file.
     tasks_dir: Path | None = None
+    #: Keep the table (DynamoDB Local's files) and the tasks' output here, across starts; None: in memory.
+    data_dir: Path | None = None
 
     moto_url: str = ""
     api_url: str = ""
@@ -66,6 +79,8 @@ class LocalStack:
     pollers: list[Poller] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    #: Jobs an earlier start was running when it stopped, killed by this start (see the module doc).
+    ended_runs: list[str] = field(default_factory=list)
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     # ---- lifecycle -----------------------------------------------------------------------------
@@ -85,6 +100,14 @@ class LocalStack:
 
         # Stopped last, once moto's engine can launch no more: local tasks do not outlive the stack.
         self._stops.append(local_launcher.stop_all)
+        if self.data_dir:
+            if self.dynamodb_endpoint:
+                raise ConfigurationError("--data-dir keeps the table in a DynamoDB Local of its own: "
+                                         "give it or --dynamodb-endpoint, not both")
+            dynamodb = DynamoDBLocal(log_dir=self.data_dir, db_path=self.data_dir / "dynamodb")
+            self.dynamodb_endpoint = dynamodb.start()
+            self._stops.append(dynamodb.stop)
+            self.token_secret = self._kept_token_secret()
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         moto.start()
         self._stops.append(moto.stop)
@@ -115,6 +138,8 @@ class LocalStack:
         for poller in self.pollers:
             poller.start()
             self._stops.append(poller.stop)
+        if self.builder.kept:
+            self.ended_runs = self._end_earlier_runs()
         api.start()
         self._stops.append(api.stop)
         discovery.publish(self.client_env())
@@ -153,7 +178,7 @@ class LocalStack:
 
     @property
     def local_dir(self) -> Path:
-        return self.tasks_dir or discovery.state_file().parent / "tasks"
+        return self.tasks_dir or (self.data_dir or discovery.state_file().parent) / "tasks"
 
     def client(self, service: str) -> Any:
         """A boto3 client of this stack: DynamoDB (and its streams) where the table is, the rest in moto."""
@@ -185,6 +210,28 @@ class LocalStack:
         if self.dynamodb_endpoint:
             os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_endpoint
             os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = self.dynamodb_endpoint
+
+    def _kept_token_secret(self) -> str:
+        """The data directory's token secret, made at its first start: the tokens its jobs' runners hold
+        still authenticate after a restart (readable by this user only, as the discovery file)."""
+        assert self.data_dir is not None
+        path = self.data_dir / "token-secret"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(self.token_secret)
+        return path.read_text().strip()
+
+    def _end_earlier_runs(self) -> list[str]:
+        """Kill each job an earlier start was running (it has a run): its execution was in that start's moto and
+        its local task was stopped with it, so nothing would move it again. Jobs without a run (moved by their
+        own runner, through the SDK or the webhook) are left as they are."""
+        from .. import get_job, list_jobs, orchestration
+
+        ended = [summary.uuid for state in sorted(LIVE_STATES) for summary in list_jobs(state=state)
+                 if get_job(summary.uuid).record.run_id]
+        for uuid in ended:
+            orchestration.kill(uuid, reason=RESTART_REASON)
+        return ended
 
     def _lookup(self, logical_id: str, attribute: str | None) -> Any:
         assert self.builder is not None
@@ -266,10 +313,11 @@ class LocalStack:
             def on_failure(failure: dict[str, Any]) -> None:
                 sqs.send_message(QueueUrl=url, MessageBody=json.dumps(failure))
 
+        kept = bool(self.builder.kept)  # an earlier start's changes were published by it: read from the end
         return StreamPoller(
             self.client("dynamodbstreams"), stream_arn, handler,
             batch_size=int(properties.get("BatchSize", 100)),
-            starting_position=properties.get("StartingPosition", "TRIM_HORIZON"),
+            starting_position="LATEST" if kept else properties.get("StartingPosition", "TRIM_HORIZON"),
             filters=[f["Pattern"] for f in properties.get("FilterCriteria", {}).get("Filters", [])],
             reports_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
             max_retries=int(properties.get("MaximumRetryAttempts", -1)), on_failure=on_failure, region=REGION)
@@ -301,6 +349,9 @@ class LocalStack:
             f"functions       {functions}  (in this process)",
             f"event sources   {', '.join(sources)}",
             f"skipped         {', '.join(sorted(builder.skipped))}  (not modelled locally; see resources.SKIPPED)",
+            f"data            {self.data_dir or 'in memory: gone when the stack stops (--data-dir DIR keeps it)'}",
+            *([f"ended runs      {len(self.ended_runs)} job(s) this stack was running when it stopped: FAILED "
+               f"({RESTART_REASON}); `pipelinejobs --local rerun UUID` runs one again"] if self.ended_runs else []),
             f"local tasks     {self.local_dir}",
             f"client env      {discovery.state_file()}  (pipelinejobs --local ...)",
         ]

@@ -208,6 +208,8 @@ def _succeeded(state: RunState, record: JobRecord, status: TaskStatus, now: floa
 
 
 def _failed(state: RunState, record: JobRecord, status: TaskStatus, now: float) -> RunState:
+    if record.state == "CREATED" and status.exit_code is not None:  # it ran (it exited) between two checks
+        _send(state, "run", _task_details(state, status), "run")  # so the job is RUNNING while it is retried
     return _end_attempt(state, record, status.reason or status.detail, retry=True,
                         details={k: v for k, v in _task_details(state, status).items() if k != "attempt"})
 
