@@ -7,6 +7,7 @@ and tests/integration/test_schemathesis.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,18 @@ def start_stack(directory: Path, *args: str) -> Stack:
             pytest.fail(f"the local stack did not start:\n{output.read_text()[-4000:]}")
         time.sleep(0.1)
     return Stack(process, output, state_file)
+
+
+@contextlib.contextmanager
+def running_stack(directory: Path, *args: str) -> Iterator[Stack]:
+    """A stack for the length of a ``with`` block (a module fixture's body), stopped cleanly however it ends,
+    unless a test stopped or killed it first."""
+    running = start_stack(directory, *args)
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            stop_stack(running)
 
 
 def stop_stack(stack: Stack) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localstack_process import Stack, clean_env, start_stack, stop_stack
+from localstack_process import Stack, clean_env, running_stack
 from sfn_harness import wait_until
 
 from pipelinejobs.local import discovery
@@ -25,12 +25,8 @@ POLL = {"first": 1, "factor": 1, "cap": 1}
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("cli-local-stack"))
-    try:
+    with running_stack(tmp_path_factory.mktemp("cli-local-stack")) as running:
         yield running
-    finally:
-        if running.process.poll() is None:
-            stop_stack(running)
 
 
 def cli(stack: Stack, *args: str) -> subprocess.CompletedProcess:

@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 import pytest
-from localstack_process import Stack, clean_env, start_stack, stop_stack
+from localstack_process import Stack, clean_env, running_stack, start_stack, stop_stack
 from sfn_harness import wait_until
 
 from pipelinejobs.local import discovery
@@ -34,12 +34,8 @@ TASK = [sys.executable, "-m", "pipelinejobs.local.demo_task", "--size-kib", "64"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("local-stack"))
-    try:
+    with running_stack(tmp_path_factory.mktemp("local-stack")) as running:
         yield running
-    finally:
-        if running.process.poll() is None:
-            stop_stack(running)
 
 
 def register(stack: Stack, name: str, task: dict[str, Any]) -> str:

@@ -15,10 +15,10 @@ import uuid as uuidlib
 from collections.abc import Iterator
 
 import pytest
-from localstack_process import Stack, clean_env, start_stack, stop_stack
+from localstack_process import Stack, clean_env, running_stack
 
 from pipelinejobs import identity, tokens
-from pipelinejobs.creation import STATUS_PLACEHOLDER
+from pipelinejobs.callbacks import STATUS_PLACEHOLDER
 
 CALLER = """
 import json, sys
@@ -36,12 +36,8 @@ print(json.dumps({"uuid": job.uuid, "again": again.uuid, "token": job.token, "ca
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("outside-stack"))
-    try:
+    with running_stack(tmp_path_factory.mktemp("outside-stack")) as running:
         yield running
-    finally:
-        if running.process.poll() is None:
-            stop_stack(running)
 
 
 def outside_env(home: str) -> dict[str, str]:

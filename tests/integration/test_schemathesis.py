@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 import schemathesis
 import schemathesis.engine
-from localstack_process import Stack, clean_env, start_stack, stop_stack
+from localstack_process import Stack, clean_env, running_stack
 from schemathesis.engine import Status, events
 
 from pipelinejobs import tokens
@@ -181,13 +181,9 @@ def assert_clean(run: Run) -> None:
 
 @pytest.fixture(scope="module")
 def stack(dynamodb_local: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("schemathesis-stack"), "--dynamodb-endpoint", dynamodb_local,
-                          "--stage", f"st{uuidlib.uuid4().hex[:8]}")
-    try:
+    with running_stack(tmp_path_factory.mktemp("schemathesis-stack"), "--dynamodb-endpoint", dynamodb_local,
+                          "--stage", f"st{uuidlib.uuid4().hex[:8]}") as running:
         yield running
-    finally:
-        if running.process.poll() is None:
-            stop_stack(running)
 
 
 @pytest.fixture(scope="module")
