@@ -94,3 +94,20 @@ class _Raw:
 
     def stream(self, **_):
         yield self._body
+
+
+def test_a_forked_child_builds_clients_of_its_own(only_aws_region):
+    """Two processes must never read answers off one connection pool: a child gets its own clients."""
+    import os
+
+    parent = clients.client("sqs")
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report whether it was handed the parent's client, then leave at once
+        os.write(writer, b"shared" if clients.client("sqs") is parent else b"own")
+        os._exit(0)
+    os.close(writer)
+    said = os.read(reader, 16)
+    os.waitpid(pid, 0)
+    assert said == b"own"
+    assert clients.client("sqs") is parent  # the parent keeps its client

@@ -62,6 +62,12 @@ def _client(service: str, region: str, endpoint_url: str | None) -> Any:
     return governed(built)
 
 
+# A forked child must not share its parent's connections (two processes reading one socket's answers): it
+# builds clients of its own, as a new Lambda environment would. Forking is rare (multiprocessing pools, the
+# load tests), and the cache is rebuilt on first use.
+os.register_at_fork(after_in_child=_client.cache_clear)
+
+
 def governed(built: Any) -> Any:
     """``built`` with its retries bounded by the deadline (in place of botocore's own retry handler)."""
     events = built.meta.events
