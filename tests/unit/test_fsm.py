@@ -73,3 +73,19 @@ def test_mermaid_lists_every_transition():
     edges = sum(len(sources) for sources in EXPECTED.values())
     assert diagram.count(" --> ") == edges + 1  # plus the initial [*] --> CREATED
     assert "RESET --> CREATED: ready" in diagram
+
+
+def test_state_sets_derived_from_the_table_are_the_sets_written_out_before():
+    from pipelinejobs.orchestration import flow
+
+    assert {"FAILED", "REJECTED", "RETIRED", "FINALIZED"} == fsm.TERMINAL_STATES
+    assert {"FAILED", "REJECTED", "RETIRED", "FINALIZED", "FINISHED"} == fsm.SETTLED_STATES
+    assert {"CREATED", "RUNNING"} == flow.LIVE_STATES
+    assert {"FINISHED", "INDEXING", "VALIDATING", "VALIDATED", "REJECTED", "FINALIZED"} == flow.FINISHED_STATES
+
+
+def test_derivations_follow_the_table():
+    assert fsm.sources_of("retire") == {"FAILED", "FINALIZED", "FINISHED", "REJECTED", "VALIDATING", "VALIDATED"}
+    assert fsm.sources_of("reset") == set(ALL)
+    assert fsm.reached_only_through("VALIDATING") == {"VALIDATING", "VALIDATED", "REJECTED", "FINALIZED"}
+    assert fsm.reached_only_through("CREATED") == set(ALL) - {"RESET"}  # reset, an admin's do-over, left out

@@ -8,6 +8,7 @@ state is kept and only history is appended) make repeated callbacks harmless.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 
 from transitions import Machine, MachineError
@@ -46,8 +47,48 @@ CLIENT_EVENTS: frozenset[str] = frozenset(
 )
 ADMIN_EVENTS: frozenset[str] = frozenset(EVENTS) - CLIENT_EVENTS
 
-#: States a job stays in until an admin resets it.
-TERMINAL_STATES: frozenset[str] = frozenset({"FAILED", "REJECTED", "RETIRED", "FINALIZED"})
+
+def _edges() -> Iterator[tuple[str, str, str]]:
+    """(source, event, destination) of every transition in table order; ``*`` spelt out, a kept state as itself."""
+    for event, sources, dest in TRANSITIONS:
+        for source in STATES if sources == "*" else sources:
+            yield source, event, dest or source
+
+
+def sources_of(event: str) -> frozenset[str]:
+    """The states that accept ``event``."""
+    return frozenset(source for source, name, _ in _edges() if name == event)
+
+
+def _reachable(start: str, avoiding: str | None = None) -> frozenset[str]:
+    """The states a job's own course leads to from ``start`` without passing ``avoiding``; ``reset`` is left out:
+    it is an admin's do-over, leading anywhere."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        state = todo.pop()
+        if state not in seen and state != avoiding:
+            seen.add(state)
+            todo.extend(dest for source, event, dest in _edges() if source == state and event != "reset")
+    return frozenset(seen)
+
+
+def reached_only_through(state: str) -> frozenset[str]:
+    """``state`` and the states a job, from CREATED, reaches only by passing ``state`` (``reset`` left out)."""
+    return _reachable("CREATED") - _reachable("CREATED", avoiding=state)
+
+
+#: States whose work is over: they accept no event but ``retire`` (archiving the job) and an admin's ``reset``.
+#: That is FAILED, REJECTED, RETIRED and FINALIZED (tests/unit/test_fsm.py checks it).
+TERMINAL_STATES: frozenset[str] = frozenset(
+    state for state in STATES if {event for source, event, _ in _edges() if source == state} <= {"retire", "reset"}
+)
+
+#: The states a job settles in: its creator's completion callback fires on entering one, and ``wait`` waits for
+#: one. The terminal states, and FINISHED, though ``index`` and ``validate`` may leave it: the task is over and
+#: succeeded there, and what may follow is work on its outputs that a job need not have. No rule of the table
+#: alone singles FINISHED out, so the set is written here, next to it.
+SETTLED_STATES: frozenset[str] = TERMINAL_STATES | {"FINISHED"}
 
 
 class _Job:
@@ -90,7 +131,5 @@ def next_state(state: str, event: str, uuid: str = "?") -> str:
 def mermaid() -> str:
     """The machine as a Mermaid state diagram (for docs and the CLI)."""
     lines = ["stateDiagram-v2", "    [*] --> CREATED"]
-    for event, sources, dest in TRANSITIONS:
-        for source in STATES if sources == "*" else sources:
-            lines.append(f"    {source} --> {dest or source}: {event}")
+    lines.extend(f"    {source} --> {dest}: {event}" for source, event, dest in _edges())
     return "\n".join(lines)

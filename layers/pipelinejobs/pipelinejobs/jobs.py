@@ -140,6 +140,65 @@ class PipelineJob:
         store.delete_job(record)
         self._record = None
 
+    # ---- verbs: one per event of the FSM table but ``create`` (setup sends it); each returns the job --------
+    # ``data`` is kept in the job's history. An admin event needs table access or an admin token.
+
+    def run(self, data: dict[str, Any] | None = None) -> Self:
+        """The task started: CREATED/RUNNING -> RUNNING (again: harmless). Client event."""
+        return self._send("run", data)
+
+    def update(self, data: dict[str, Any] | None = None) -> Self:
+        """News while it works: the state stays (CREATED, RUNNING, VALIDATING, INDEXING). Client event."""
+        return self._send("update", data)
+
+    def resource(self, data: dict[str, Any] | None = None) -> Self:
+        """The compute resource reports a status of its own: the state stays (CREATED, RUNNING). Client event."""
+        return self._send("resource", data)
+
+    def fail(self, data: dict[str, Any] | None = None) -> Self:
+        """The task failed: CREATED/RUNNING/VALIDATING/INDEXING -> FAILED. Client event."""
+        return self._send("fail", data)
+
+    def finish(self, data: dict[str, Any] | None = None) -> Self:
+        """The task succeeded: RUNNING -> FINISHED (again: harmless). Client event."""
+        return self._send("finish", data)
+
+    def index(self, data: dict[str, Any] | None = None) -> Self:
+        """Indexing of the outputs began: FINISHED -> INDEXING (again: harmless). Admin event."""
+        return self._send("index", data)
+
+    def indexed(self, data: dict[str, Any] | None = None) -> Self:
+        """Indexing of the outputs is done: INDEXING -> FINISHED (again: harmless). Admin event."""
+        return self._send("indexed", data)
+
+    def validate(self, data: dict[str, Any] | None = None) -> Self:
+        """Validation of the outputs began: FINISHED/VALIDATED -> VALIDATING. Client event."""
+        return self._send("validate", data)
+
+    def validated(self, data: dict[str, Any] | None = None) -> Self:
+        """The outputs passed validation: VALIDATING -> VALIDATED (again: harmless). Client event."""
+        return self._send("validated", data)
+
+    def reject(self, data: dict[str, Any] | None = None) -> Self:
+        """The outputs failed validation: VALIDATING -> REJECTED. Client event."""
+        return self._send("reject", data)
+
+    def finalize(self, data: dict[str, Any] | None = None) -> Self:
+        """The validated outputs are final: VALIDATED -> FINALIZED. Client event."""
+        return self._send("finalize", data)
+
+    def retire(self, data: dict[str, Any] | None = None) -> Self:
+        """Archive the job: FAILED/FINISHED/VALIDATING/VALIDATED/REJECTED/FINALIZED -> RETIRED. Client event."""
+        return self._send("retire", data)
+
+    def reset(self, data: dict[str, Any] | None = None) -> Self:
+        """Start the job over: any state -> RESET (then ``ready``). Admin event."""
+        return self._send("reset", data)
+
+    def ready(self, data: dict[str, Any] | None = None) -> Self:
+        """A reset job may run again: RESET -> CREATED. Admin event."""
+        return self._send("ready", data)
+
     # ---- properties -------------------------------------------------------------------
 
     @property
@@ -187,22 +246,6 @@ class PipelineJob:
         return self.record.to_dict()
 
 
-def _verb(event: str) -> Callable[..., PipelineJob]:
-    def send(self: PipelineJob, data: dict[str, Any] | None = None) -> PipelineJob:
-        return self._send(event, data)
-
-    send.__name__ = send.__qualname__ = event
-    send.__doc__ = f"Send the '{event}' event (optional ``data`` is kept in the history); returns the job."
-    return send
-
-
-# One method per event (run, update, resource, fail, finish, index, indexed, validate,
-# validated, reject, finalize, retire, reset, ready): the FSM table is the single list.
-for _event in fsm.EVENTS:
-    if _event != "create":
-        setattr(PipelineJob, _event, _verb(_event))
-
-
 def get_job(uuid: str, *, config: Config | None = None) -> PipelineJob:
     return PipelineJob._from_record(get_store(config).get_job(uuid), config)
 
@@ -215,13 +258,10 @@ def list_jobs(pipeline_uuid: str | None = None, state: str | None = None, since:
     return get_store(config).list_jobs(pipeline_uuid, state, since)
 
 
-#: What ``wait`` waits for by default: a state the job will not leave on its own.
-END_STATES = fsm.TERMINAL_STATES | {"FINISHED"}
-
-
-def wait(uuid: str, states: Iterable[str] | str = END_STATES, timeout: float = 300, *, poll: float = 1.0,
+def wait(uuid: str, states: Iterable[str] | str = fsm.SETTLED_STATES, timeout: float = 300, *, poll: float = 1.0,
          on_poll: Callable[[PipelineJob], None] | None = None, config: Config | None = None) -> PipelineJob:
-    """Block until the job is in one of ``states`` (like scitq's join); WaitTimeout after ``timeout`` s.
+    """Block until the job is in one of ``states`` (like scitq's join; by default a settled state, see
+    ``fsm.SETTLED_STATES``); WaitTimeout after ``timeout`` s.
 
     ``on_poll`` sees the job at every read, e.g. to show progress."""
     wanted = {states} if isinstance(states, str) else set(states)

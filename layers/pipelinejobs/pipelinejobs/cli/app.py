@@ -184,10 +184,9 @@ def events_send(out: Output, job: str, event: str, data: dict | None, event_id: 
 @click.pass_obj
 def wait(out: Output, job: str, states: tuple[str, ...], timeout: float, poll: float) -> None:
     """Block until a job reaches a state, showing its progress (Ctrl-C stops waiting: exit 130)."""
-    from ..jobs import END_STATES
     from ..jobs import wait as wait_for
 
-    wanted = set(states) or END_STATES
+    wanted = set(states) or fsm.SETTLED_STATES
     goal = "/".join(sorted(wanted))
     with out.console.status(f"waiting for {job}", spinner="dots") as spinner:
         found = wait_for(job, wanted, timeout, poll=poll, on_poll=lambda j: spinner.update(

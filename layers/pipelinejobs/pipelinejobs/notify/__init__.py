@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from .. import observability
+from .. import fsm, observability
 from . import callback, publish
 
 #: What became of a record's change before its callback: the change (None: not a change of state), or why
@@ -59,7 +59,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return
         observability.correlate(change["uuid"])
         url = record.dynamodb.new_image.get("callback_url")
-        if url and change["to"] in callback.CALLBACK_STATES:
+        if url and change["to"] in fsm.SETTLED_STATES:
             callback.post(url, change)
 
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

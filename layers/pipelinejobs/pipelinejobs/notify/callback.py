@@ -1,8 +1,8 @@
 """The completion callback: POST the change to a job's ``callback_url`` when it is done.
 
 Like gbdx's ``callback=``: the job's creator names a URL, and it hears once the
-job ends, without polling. "Ends" is entering a completion state (FINISHED, or
-one only an admin's reset leaves). Each attempt waits at most ``TIMEOUT_SECONDS``;
+job ends, without polling. "Ends" is entering a settled state (``fsm.SETTLED_STATES``:
+FINISHED, or a terminal one). Each attempt waits at most ``TIMEOUT_SECONDS``;
 a 5xx, 408, 429 or network failure is tried again with exponential backoff
 (full jitter), and when the attempts run out the error is raised so the stream
 record is retried. Any other 4xx, or a redirect (never followed), is the receiver saying
@@ -20,10 +20,9 @@ import time
 from typing import Any
 from urllib.parse import SplitResult
 
-from .. import callback_urls, fsm, observability
+from .. import callback_urls, observability
 from ..errors import InvalidEvent
 
-CALLBACK_STATES = fsm.TERMINAL_STATES | {"FINISHED"}
 ATTEMPTS = 4
 TIMEOUT_SECONDS = 5.0
 BACKOFF_BASE_SECONDS = 0.5

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from .. import fsm
+
 
 class Step(StrEnum):
     LAUNCH = "launch"  # polling: launch, then Wait → Check → Dispatch until the task ends
@@ -34,11 +36,13 @@ LAUNCH_STEPS: dict[tuple[Mode, bool], Step] = {
     (Mode.CALLBACK, True): Step.LAUNCH_AWAIT_HEARTBEAT,
 }
 
-#: Job states a run is working on; anything else means the job has ended or been taken over.
-LIVE_STATES = frozenset({"CREATED", "RUNNING"})
+#: Job states a run is working on, those its task may still send ``run`` from (CREATED, RUNNING); anything else
+#: means the job has ended or been taken over.
+LIVE_STATES = fsm.sources_of("run")
 
-#: States only a job that finished reaches (it may have moved on to indexing or validation already).
-FINISHED_STATES = frozenset({"FINISHED", "INDEXING", "VALIDATING", "VALIDATED", "REJECTED", "FINALIZED"})
+#: States only a job that finished reaches (it may have moved on to indexing or validation already): FINISHED,
+#: INDEXING, VALIDATING, VALIDATED, REJECTED, FINALIZED.
+FINISHED_STATES = fsm.reached_only_through("FINISHED")
 
 
 def claim_id(run_id: str) -> str:
