@@ -65,7 +65,7 @@ def test_functions_run_python312_with_the_layer_and_the_shared_settings():
     assert variables["PIPELINEJOBS_TOKEN_SECRET_NAME"] == {"Ref": "TokenSecretName"}
     layer = RESOURCES["PipelineJobsLayer"]
     assert layer["Properties"]["ContentUri"] == "layers/pipelinejobs/"
-    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"  # layers/pipelinejobs/Makefile: without cli/ and local/
 
 
 #: Managed policies the stack offers its users (OperateJobsPolicy: what the CLI's kill and rerun need).
