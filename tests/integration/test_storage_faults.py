@@ -91,5 +91,5 @@ def test_a_throttled_read_of_any_kind_is_storage_unavailable(throttle, read):
 def test_a_reset_on_a_read_is_storage_unavailable(dynamodb_faults):
     job = new_job()
     dynamodb_faults.reset(operation("Query"))
-    with pytest.raises(StorageUnavailable, match="ConnectionClosedError"):
+    with pytest.raises(StorageUnavailable, match="Connection was closed before we received a valid response"):
         list(job.history)

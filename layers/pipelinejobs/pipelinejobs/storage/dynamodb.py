@@ -441,7 +441,9 @@ def _translated(exc: PynamoDBException | BotoCoreError) -> Exception:
     # No cause at all: PynamoDB gave up itself (a batch write's unprocessed items, retried to its limit).
     gave_up = cause is None and isinstance(exc, PynamoDBConnectionError)
     if codes & _UNAVAILABLE_CODES or isinstance(cause, BotoCoreError) or gave_up:
-        failure = ", ".join(sorted(c for c in codes if c)) or type(cause).__name__
-        return StorageUnavailable(f"DynamoDB is unavailable ({failure}); retry later")
+        # DynamoDB's error codes, else botocore's own words for a request that got no answer (they name the
+        # endpoint and what happened to the connection), else PynamoDB's.
+        failure = ", ".join(sorted(c for c in codes if c)) or str(cause or exc)
+        return StorageUnavailable(f"DynamoDB is unavailable ({failure}); nothing was written, retry later")
     return exc
 
