@@ -36,8 +36,6 @@ from ..errors import InvalidTransition, PipelineJobsError
 DLQ_URL_ENV = "PIPELINEJOBS_DLQ_URL"
 
 
-
-
 def _dead_letter(record: SQSRecord, error: PipelineJobsError) -> None:
     """Move a message no retry can fix to the dead-letter queue; without one, let SQS retry it."""
     queue_url = os.environ.get(DLQ_URL_ENV)
