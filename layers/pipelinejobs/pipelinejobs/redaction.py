@@ -20,6 +20,7 @@ X-Ray parent segment id, an ECS task id) are redacted too.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -39,6 +40,8 @@ _KEYED_SECRET = re.compile(rf"""(?i)({_KEY}{_SEPARATOR})(?:bearer\s+)?[^\s&"',;}
 _BEARER = re.compile(r"(?i)(\bbearer\s+)[^\s&\"',;}\]]+")
 #: JSON's ``\uXXXX`` escapes and percent-encoding, which can spell a key or a token without its letters.
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+#: Nothing shorter can hold a secret: the shortest token is 16 characters, the shortest keyed secret ``token=x``.
+_SHORTEST_SECRET = 7
 _DECODE_ROUNDS = 4  # each encoding can hide the other (%5Cu0074 is \u0074 is t); more is not text anyone sends
 
 
@@ -49,6 +52,8 @@ def _unescaped(escape: re.Match) -> str:
 
 def _decoded(text: str) -> str:
     """``text`` with percent-encoding and JSON unicode escapes undone, until nothing changes (bounded)."""
+    if "%" not in text and "\\" not in text:
+        return text  # nothing encoded: most log text, and the cheap case that keeps logging fast
     for _ in range(_DECODE_ROUNDS):
         decoded = _UNICODE_ESCAPE.sub(_unescaped, unquote(text))
         if decoded == text:
@@ -61,12 +66,18 @@ def _redact_text(text: str) -> str:
     """``text`` with every token-shaped run and keyed secret replaced. Matching is done on the decoded text;
     when that finds a secret, the decoded text is what is logged (its encoding is not worth a leak)."""
     decoded = _decoded(text)
+    if len(decoded) < _SHORTEST_SECRET:
+        return text  # too short to hold a token, or a key and a secret after it
     redacted = _TOKEN_SHAPED.sub(REDACTED, decoded)
-    redacted = _KEYED_SECRET.sub(rf"\g<1>{REDACTED}", redacted)
-    redacted = _BEARER.sub(rf"\g<1>{REDACTED}", redacted)
+    folded = decoded.lower()
+    if "token" in folded or "authorization" in folded:
+        redacted = _KEYED_SECRET.sub(rf"\g<1>{REDACTED}", redacted)
+    if "bearer" in folded:
+        redacted = _BEARER.sub(rf"\g<1>{REDACTED}", redacted)
     return text if redacted == decoded else redacted
 
 
+@lru_cache(maxsize=1024)  # log records repeat the same few keys; a sender's odd keys only cost a miss
 def is_secret_key(key: Any) -> bool:
     """Whether values under ``key`` are secrets however it is spelled: ``token``, ``taskToken``,
     ``task_token``, ``X-Pipeline-Token``, ``Authorization``, escaped or percent-encoded."""
