@@ -18,7 +18,8 @@ from pipelinejobs import callbacks, orchestration
 from pipelinejobs.errors import InvalidTaskSpec, PreconditionFailed
 from pipelinejobs.launchers import LAUNCHERS, TaskStatus
 from pipelinejobs.launchers.aws import client
-from pipelinejobs.orchestration import handlers, task_tokens
+from pipelinejobs import task_tokens
+from pipelinejobs.orchestration import handlers
 from pipelinejobs.orchestration.spec import TaskSpec
 
 TASK = {"launcher": "external"}

@@ -18,11 +18,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .. import observability
-from ..events import Event
-from ..launchers.aws import client
-from ..records import JobRecord, Outcome
-from .flow import LIVE_STATES, SOURCE
+from . import observability
+from .events import Event
+from .launchers.aws import client
+from .orchestration.flow import LIVE_STATES, SOURCE
+from .records import JobRecord, Outcome
 
 #: SendTaskFailure's error name when the job failed; the state machine's recover step reads it.
 JOB_FAILED_ERROR = "JobFailed"
