@@ -14,11 +14,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 import pipelinejobs
-from pipelinejobs import callbacks, orchestration
+from pipelinejobs import callbacks, orchestration, task_tokens
 from pipelinejobs.errors import InvalidTaskSpec, PreconditionFailed
 from pipelinejobs.launchers import LAUNCHERS, TaskStatus
 from pipelinejobs.launchers.aws import client
-from pipelinejobs import task_tokens
 from pipelinejobs.orchestration import handlers
 from pipelinejobs.orchestration.spec import TaskSpec
 
