@@ -22,7 +22,7 @@ PACKAGE = ROOT / "layers" / "pipelinejobs" / "pipelinejobs"
 CORE = {"service", "storage", "records", "fsm", "events", "tokens", "errors", "config", "identity",
         "task_tokens", "clients", "deadline", "redaction", "observability"}
 #: The client SDK: nothing the Lambda functions run may import it.
-SDK = {"jobs", "pipelines", "transports", "orchestration.operations"}
+SDK = {"sdk"}
 #: Outside the Lambda layer: the command line and the local stack.
 NOT_IN_LAYER = {"cli", "local", "__main__"}
 #: The package's own face: it names the SDK's public names, imported on first use (never by the functions).

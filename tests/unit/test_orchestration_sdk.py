@@ -20,6 +20,7 @@ from pipelinejobs.launchers import LAUNCHERS, TaskStatus
 from pipelinejobs.launchers.aws import client
 from pipelinejobs.orchestration import handlers
 from pipelinejobs.orchestration.spec import TaskSpec
+from pipelinejobs.sdk import runs
 
 TASK = {"launcher": "external"}
 
@@ -368,7 +369,7 @@ def test_kill_of_a_job_that_has_ended_is_a_no_op_that_says_so_and_writes_nothing
 def test_kill_of_a_job_that_ends_between_its_read_and_its_write_writes_nothing(moto_env, monkeypatch):
     job = new_job().run()
     version = job.refresh().record.version + 1  # after the finish below
-    read = orchestration.operations.get_job
+    read = runs.get_job
 
     def read_then_finish(uuid: str, **kwargs):
         seen = read(uuid, **kwargs)
@@ -376,7 +377,7 @@ def test_kill_of_a_job_that_ends_between_its_read_and_its_write_writes_nothing(m
             send(uuid, "finish")  # the job ends after kill has read it RUNNING
         return seen
 
-    monkeypatch.setattr(orchestration.operations, "get_job", read_then_finish)
+    monkeypatch.setattr(runs, "get_job", read_then_finish)
     run = orchestration.kill(job.uuid)
 
     assert run.skipped == f"job {job.uuid} had already ended (FINISHED): nothing to kill"

@@ -17,17 +17,17 @@ from .config import Config
 from .records import HistoryEntry, JobRecord, JobSummary, Outcome, PipelineRecord
 
 if TYPE_CHECKING:  # what IDEs, type checkers and help() see; at run time __getattr__ imports them
-    from .jobs import PipelineJob, get_job, list_jobs, wait
-    from .pipelines import get_pipeline, list_pipelines, register_pipeline
+    from .sdk.jobs import PipelineJob, get_job, list_jobs, wait
+    from .sdk.pipelines import get_pipeline, list_pipelines, register_pipeline
+    from .sdk.transports import LambdaTransport, WebhookTransport
     from .service import handle_event
     from .storage import create_tables
-    from .transports import LambdaTransport, WebhookTransport
 
 #: Public name → the module it is imported from on first use.
 _LAZY = {
-    **dict.fromkeys(["PipelineJob", "get_job", "list_jobs", "wait"], ".jobs"),
-    **dict.fromkeys(["get_pipeline", "list_pipelines", "register_pipeline"], ".pipelines"),
-    **dict.fromkeys(["LambdaTransport", "WebhookTransport"], ".transports"),
+    **dict.fromkeys(["PipelineJob", "get_job", "list_jobs", "wait"], ".sdk.jobs"),
+    **dict.fromkeys(["get_pipeline", "list_pipelines", "register_pipeline"], ".sdk.pipelines"),
+    **dict.fromkeys(["LambdaTransport", "WebhookTransport"], ".sdk.transports"),
     "handle_event": ".service",
     "create_tables": ".storage",
 }

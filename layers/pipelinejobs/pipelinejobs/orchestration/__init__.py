@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .spec import PollSettings, TaskSpec
 
 if TYPE_CHECKING:  # what IDEs, type checkers and help() see; at run time __getattr__ imports them
-    from .operations import (
+    from ..sdk.runs import (
         Attempt,
         AttemptLog,
         Run,
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # what IDEs, type checkers and help() see; at run time __geta
     )
 
 #: The SDK's orchestration names, and the module they are imported from on first use.
-_SDK_MODULE = ".operations"
+_SDK_MODULE = "..sdk.runs"
 
 __all__ = [
     "Attempt",

@@ -36,16 +36,16 @@ from ..errors import (
     PipelineJobsError,
     PreconditionFailed,
 )
-from ..jobs import PipelineJob, get_job, list_jobs
 from ..launchers import get_launcher
 from ..launchers.aws import client
-from ..pipelines import active_pipeline, get_pipeline
+from ..orchestration import clock
+from ..orchestration.flow import LIVE_STATES, claim_id
+from ..orchestration.spec import TaskSpec
+from ..orchestration.state import RunState
 from ..records import JobSummary
 from ..service import handle_event
-from . import clock
-from .flow import LIVE_STATES, claim_id
-from .spec import TaskSpec
-from .state import RunState
+from .jobs import PipelineJob, get_job, list_jobs
+from .pipelines import active_pipeline, get_pipeline
 
 #: ``source`` of the events these operations send.
 SOURCE = "sdk"
