@@ -14,7 +14,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 import pipelinejobs
-from pipelinejobs import callbacks, orchestration, task_tokens
+from pipelinejobs import orchestration, task_tokens
+from pipelinejobs import runner_status as callbacks
 from pipelinejobs.errors import InvalidTaskSpec, PreconditionFailed
 from pipelinejobs.launchers import LAUNCHERS, TaskStatus
 from pipelinejobs.launchers.aws import client

@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from . import callback_urls, identity
-from .callbacks import STATUS_PLACEHOLDER
+from . import completion_urls as callback_urls
+from . import identity
 from .config import Config
 from .errors import InvalidEvent, PipelineNotFound, Unauthorized
 from .events import check_data_size
 from .records import HistoryEntry, JobRecord, PipelineRecord, now_iso
+from .runner_status import STATUS_PLACEHOLDER
 from .service import BAD_TOKEN, authorize_pipeline, get_store
 from .storage import JobStore
 

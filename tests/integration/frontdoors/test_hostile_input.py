@@ -28,7 +28,8 @@ from hostile import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelinejobs import callbacks, fsm, tokens
+from pipelinejobs import fsm, tokens
+from pipelinejobs import runner_status as callbacks
 from pipelinejobs.config import MAX_DATA_BYTES, Config
 from pipelinejobs.errors import InvalidEvent
 from pipelinejobs.events import parse_event

@@ -11,8 +11,10 @@ from botocore.stub import ANY, Stubber
 from frontdoors import LambdaContext, LoopbackServer, handler_module
 
 import pipelinejobs
-from pipelinejobs import callback_urls, callbacks
-from pipelinejobs.notify import callback, publish
+from pipelinejobs import completion_urls as callback_urls
+from pipelinejobs import runner_status as callbacks
+from pipelinejobs.notify import completion as callback
+from pipelinejobs.notify import publish
 
 import support
 

@@ -10,7 +10,8 @@ import pytest
 from frontdoors import LambdaContext, LoopbackServer, handler_module, sample
 from moto import mock_aws
 
-from pipelinejobs import callback_urls, tokens
+from pipelinejobs import completion_urls as callback_urls
+from pipelinejobs import tokens
 from pipelinejobs.config import Config
 
 import support

@@ -28,7 +28,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 
-from .. import callbacks, creation, deadline, events, frontdoor, observability, tokens
+from .. import creation, deadline, events, frontdoor, observability, tokens
+from .. import runner_status as callbacks
 from ..config import Config
 from ..errors import InvalidEvent
 from ..events import TOO_DEEP, nested_too_deeply, parse_event

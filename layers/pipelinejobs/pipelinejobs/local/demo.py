@@ -219,7 +219,8 @@ def act(job: DemoJob) -> None:
 
 def callback(uuid: str, status: str) -> int:
     """What an outside system does: POST to the job's callback URL (it carries the job's token)."""
-    from .. import callbacks, get_job
+    from .. import get_job
+    from .. import runner_status as callbacks
 
     url = get_job(uuid).callback.replace(callbacks.STATUS_PLACEHOLDER, status)
     body = json.dumps({"status": status, "host": "outside.example.org"}).encode()

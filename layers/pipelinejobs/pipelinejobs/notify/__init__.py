@@ -22,7 +22,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from .. import fsm, observability
-from . import callback, publish
+from . import completion as callback
+from . import publish
 
 #: What became of a record's change before its callback: the change (None: not a change of state), or why
 #: it could not be read or published.

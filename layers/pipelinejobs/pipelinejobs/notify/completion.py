@@ -20,7 +20,8 @@ import time
 from typing import Any
 from urllib.parse import SplitResult
 
-from .. import callback_urls, observability
+from .. import completion_urls as callback_urls
+from .. import observability
 from ..errors import InvalidEvent
 
 ATTEMPTS = 4

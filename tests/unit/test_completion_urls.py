@@ -11,9 +11,10 @@ from frontdoors import LoopbackServer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelinejobs import PipelineJob, callback_urls
+from pipelinejobs import PipelineJob
+from pipelinejobs import completion_urls as callback_urls
 from pipelinejobs.errors import InvalidEvent
-from pipelinejobs.notify import callback
+from pipelinejobs.notify import completion as callback
 
 CHANGE = {"uuid": "1b1a7d6e-5c43-5f0e-8a7b-3f2d9c4e6a10", "from": "RUNNING", "to": "FINISHED"}
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelinejobs import callbacks, fsm
+from pipelinejobs import fsm
+from pipelinejobs import runner_status as callbacks
 from pipelinejobs.errors import InvalidEvent
 
 
