@@ -14,8 +14,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 import pipelinejobs
-from pipelinejobs import orchestration, task_tokens
-from pipelinejobs import runner_status as callbacks
+from pipelinejobs import orchestration, runner_status, task_tokens
 from pipelinejobs.errors import InvalidTaskSpec, PreconditionFailed
 from pipelinejobs.launchers import LAUNCHERS, TaskStatus
 from pipelinejobs.launchers.aws import client
@@ -140,7 +139,7 @@ def test_other_events_are_heartbeats_only_when_the_task_asked_for_them(moto_env,
 
 def test_a_repeated_callback_is_a_heartbeat_too(moto_env, sent):
     job = awaiting(new_job(), heartbeat=60)
-    beat = callbacks.callback_message(job.uuid, token=None, status="HEARTBEAT", event=None, data={"progress": 1})
+    beat = runner_status.callback_message(job.uuid, token=None, status="HEARTBEAT", event=None, data={"progress": 1})
     outcomes = [pipelinejobs.handle_event(beat, trusted=True, source="webhook") for _ in range(3)]
 
     assert [o.duplicate for o in outcomes] == [False, True, True]
@@ -297,7 +296,7 @@ def test_start_claims_the_job_then_starts_its_execution(moto_env):
     state = json.loads(execution["input"])
     assert (state["next"], state["attempt"], state["run_id"], state["timeout_remaining"]) == (
         "launch_await", 1, run.run_id, 600)
-    assert state["callback_url"] == pipelinejobs.get_job(run.uuid).callback
+    assert state["webhook_url"] == pipelinejobs.get_job(run.uuid).callback
 
 
 def test_starting_a_started_job_returns_its_run(moto_env):

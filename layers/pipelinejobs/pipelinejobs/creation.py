@@ -16,8 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from . import completion_urls as callback_urls
-from . import identity
+from . import completion_urls, identity
 from .config import Config
 from .errors import InvalidEvent, PipelineNotFound, Unauthorized
 from .events import check_data_size
@@ -68,7 +67,7 @@ def create_job(pipeline: str, data: dict[str, Any] | None = None, *, parents: It
     an ambiguous name), Unauthorized, PipelineNotFound, or StorageUnavailable."""
     data, parents = dict(data or {}), sorted(parents or [])
     if callback_url is not None:
-        callback_urls.check(callback_url)
+        completion_urls.check(callback_url)
     check_data_size(data)
     config = config or Config.from_env()
     holds = None if trusted else authorize_pipeline(token, config)

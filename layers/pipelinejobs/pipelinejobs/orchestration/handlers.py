@@ -318,13 +318,13 @@ def _request(job: JobRecord, state: RunState, retried: bool) -> LaunchRequest:
     env = {
         "PIPELINEJOBS_JOB_UUID": job.uuid, "PIPELINEJOBS_PIPELINE_UUID": job.pipeline_uuid,
         "PIPELINEJOBS_ATTEMPT": str(state.attempt), "PIPELINEJOBS_JOB_PATH": job.path,
-        "PIPELINEJOBS_CALLBACK": state.callback_url,
+        "PIPELINEJOBS_CALLBACK": state.webhook_url,
     }
     return LaunchRequest(
         job_uuid=job.uuid, attempt=state.attempt, params=state.spec.params, env=env,
         name=f"pj-{job.uuid}-{state.attempt}", retried=retried,
         job={"uuid": job.uuid, "pipeline_uuid": job.pipeline_uuid, "attempt": state.attempt, "path": job.path,
-             "callback": state.callback_url, "data": job.data},
+             "callback": state.webhook_url, "data": job.data},
     )
 
 

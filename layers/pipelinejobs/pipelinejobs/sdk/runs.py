@@ -153,7 +153,7 @@ def _begin(job: PipelineJob, spec: TaskSpec, config: Config | None) -> Run:
     name = f"{job.uuid}-{run_id}"
     execution_arn = machine.replace(":stateMachine:", ":execution:", 1) + f":{name}"
     state = RunState.first(job=job.uuid, pipeline=job.pipeline_uuid, run_id=run_id, spec=spec,
-                           attempt=job.record.attempt + 1, now=clock.now(), callback_url=job.callback)
+                           attempt=job.record.attempt + 1, now=clock.now(), webhook_url=job.callback)
     _send(job.uuid, "update", {"run_id": run_id, "execution_arn": execution_arn, "task": spec.to_dict()},
           claim_id(run_id), config, fields={"run_id": run_id, "execution_arn": execution_arn},
           expect={"run_id": None})
