@@ -71,6 +71,17 @@ def imports_of(path: Path) -> set[str]:
             or (PACKAGE / name.replace(".", "/") / "__init__.py").is_file()}
 
 
+def unresolved(path: Path) -> set[str]:
+    """The package's modules a ``from .x import y`` names that do not exist (a lazy import left behind by a move
+    fails only when its function runs)."""
+    package = _name(path).split(".")[:-1]
+    named = {".".join([*package[:len(package) - node.level + 1], node.module])
+             for node in _all_imports(ast.parse(path.read_text())) if isinstance(node, ast.ImportFrom)
+             and node.level and node.module}
+    return {name for name in named if not (PACKAGE / f"{name.replace('.', '/')}.py").is_file()
+            and not (PACKAGE / name.replace(".", "/") / "__init__.py").is_file()}
+
+
 MODULES = {_name(path): path for path in PACKAGE.rglob("*.py") if "__pycache__" not in path.parts}
 
 
@@ -84,6 +95,10 @@ def test_the_walk_sees_lazy_and_relative_imports():
     assert "intake.sqs" in imports_of(PACKAGE / "intake" / "__init__.py")  # imported inside a function
     assert "observability" in imports_of(PACKAGE / "orchestration" / "handlers.py")  # ``from .. import x``
     assert {"service", "cli", "local"} <= {module.partition(".")[0] for module in MODULES}
+
+
+def test_every_relative_import_names_a_module_that_exists():
+    assert not {f"{module}: {name}" for module, path in MODULES.items() for name in unresolved(path)}
 
 
 def test_the_core_imports_only_the_core():
