@@ -18,7 +18,7 @@ import pytest
 from localstack_process import Stack, clean_env, running_stack
 
 from pipelinejobs import identity, tokens
-from pipelinejobs.callbacks import STATUS_PLACEHOLDER
+from pipelinejobs.runner_status import STATUS_PLACEHOLDER
 
 CALLER = """
 import json, sys

@@ -191,7 +191,7 @@ def job(stack: Stack) -> dict[str, str]:
     """A job in CREATED with no execution behind it (so nothing but these requests moves it), and its token."""
     pipeline = stack.cli("pipelines", "register", f"st-{uuidlib.uuid4().hex[:6]}", "--task",
                          json.dumps({"launcher": "external"}))["uuid"]
-    create = ("import sys; from pipelinejobs.jobs import PipelineJob; "
+    create = ("import sys; from pipelinejobs.sdk.jobs import PipelineJob; "
               "print(PipelineJob(sys.argv[1], {'sample': 'schemathesis'}).setup().uuid)")
     done = subprocess.run([sys.executable, "-c", create, pipeline], env=clean_env(stack.env), capture_output=True,
                           text=True, timeout=60, check=True)

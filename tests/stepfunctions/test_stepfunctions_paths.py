@@ -25,10 +25,10 @@ import pipelinejobs
 from pipelinejobs import orchestration
 from pipelinejobs.errors import ConcurrencyConflict, InvalidTransition
 from pipelinejobs.launchers import LAUNCHERS
-from pipelinejobs.orchestration import operations
 from pipelinejobs.orchestration.handlers import TIMEOUT_ERRORS
 from pipelinejobs.orchestration.spec import TaskSpec
 from pipelinejobs.orchestration.state import RunState
+from pipelinejobs.sdk import runs as operations
 
 
 def python(code: str) -> list[str]:

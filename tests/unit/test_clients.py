@@ -13,7 +13,7 @@ from moto import mock_aws
 from pipelinejobs import clients, deadline, tokens
 from pipelinejobs.config import Config
 from pipelinejobs.errors import OutOfTime
-from pipelinejobs.transports import LambdaTransport
+from pipelinejobs.sdk.transports import LambdaTransport
 
 REGION = "eu-west-2"
 

@@ -129,9 +129,16 @@ def test_after_max_iterations_the_run_continues_as_new_with_its_state_carried():
 
 
 def test_the_state_round_trips_and_ignores_what_step_functions_adds():
-    state = run_state(TaskSpec.resolve({"launcher": "external", "heartbeat_seconds": 5}), callback_url="u")
+    state = run_state(TaskSpec.resolve({"launcher": "external", "heartbeat_seconds": 5}), webhook_url="u")
     data = json.loads(json.dumps(state.to_dict()))
     assert RunState.from_dict({**data, "result": {"Payload": "..."}}) == state
+
+
+def test_an_execution_started_before_the_rename_keeps_its_webhook_url():
+    """Executions in flight carry the URL under its old key, ``callback_url``; the task must still get it."""
+    data = run_state(TaskSpec.resolve({"launcher": "external"})).to_dict()
+    del data["webhook_url"]
+    assert RunState.from_dict({**data, "callback_url": "u"}).webhook_url == "u"
 
 
 # ---- errors a Catch hands to recover -------------------------------------------------------------

@@ -14,12 +14,13 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 import pipelinejobs
-from pipelinejobs import callbacks, orchestration
+from pipelinejobs import orchestration, runner_status, task_tokens
 from pipelinejobs.errors import InvalidTaskSpec, PreconditionFailed
 from pipelinejobs.launchers import LAUNCHERS, TaskStatus
 from pipelinejobs.launchers.aws import client
-from pipelinejobs.orchestration import handlers, task_tokens
+from pipelinejobs.orchestration import handlers
 from pipelinejobs.orchestration.spec import TaskSpec
+from pipelinejobs.sdk import runs
 
 TASK = {"launcher": "external"}
 
@@ -138,7 +139,7 @@ def test_other_events_are_heartbeats_only_when_the_task_asked_for_them(moto_env,
 
 def test_a_repeated_callback_is_a_heartbeat_too(moto_env, sent):
     job = awaiting(new_job(), heartbeat=60)
-    beat = callbacks.callback_message(job.uuid, token=None, status="HEARTBEAT", event=None, data={"progress": 1})
+    beat = runner_status.callback_message(job.uuid, token=None, status="HEARTBEAT", event=None, data={"progress": 1})
     outcomes = [pipelinejobs.handle_event(beat, trusted=True, source="webhook") for _ in range(3)]
 
     assert [o.duplicate for o in outcomes] == [False, True, True]
@@ -295,7 +296,7 @@ def test_start_claims_the_job_then_starts_its_execution(moto_env):
     state = json.loads(execution["input"])
     assert (state["next"], state["attempt"], state["run_id"], state["timeout_remaining"]) == (
         "launch_await", 1, run.run_id, 600)
-    assert state["callback_url"] == pipelinejobs.get_job(run.uuid).callback
+    assert state["webhook_url"] == pipelinejobs.get_job(run.uuid).callback
 
 
 def test_starting_a_started_job_returns_its_run(moto_env):
@@ -368,7 +369,7 @@ def test_kill_of_a_job_that_has_ended_is_a_no_op_that_says_so_and_writes_nothing
 def test_kill_of_a_job_that_ends_between_its_read_and_its_write_writes_nothing(moto_env, monkeypatch):
     job = new_job().run()
     version = job.refresh().record.version + 1  # after the finish below
-    read = orchestration.operations.get_job
+    read = runs.get_job
 
     def read_then_finish(uuid: str, **kwargs):
         seen = read(uuid, **kwargs)
@@ -376,7 +377,7 @@ def test_kill_of_a_job_that_ends_between_its_read_and_its_write_writes_nothing(m
             send(uuid, "finish")  # the job ends after kill has read it RUNNING
         return seen
 
-    monkeypatch.setattr(orchestration.operations, "get_job", read_then_finish)
+    monkeypatch.setattr(runs, "get_job", read_then_finish)
     run = orchestration.kill(job.uuid)
 
     assert run.skipped == f"job {job.uuid} had already ended (FINISHED): nothing to kill"

@@ -9,7 +9,7 @@ from typing import Any, Self, get_type_hints
 import pytest
 
 from pipelinejobs import fsm
-from pipelinejobs.jobs import PipelineJob
+from pipelinejobs.sdk.jobs import PipelineJob
 
 VERBS = [event for event in fsm.EVENTS if event != "create"]  # setup() sends create
 

@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from . import callback_urls, identity
-from .callbacks import STATUS_PLACEHOLDER
+from . import completion_urls, identity
 from .config import Config
 from .errors import InvalidEvent, PipelineNotFound, Unauthorized
 from .events import check_data_size
 from .records import HistoryEntry, JobRecord, PipelineRecord, now_iso
+from .runner_status import STATUS_PLACEHOLDER
 from .service import BAD_TOKEN, authorize_pipeline, get_store
 from .storage import JobStore
 
@@ -67,7 +67,7 @@ def create_job(pipeline: str, data: dict[str, Any] | None = None, *, parents: It
     an ambiguous name), Unauthorized, PipelineNotFound, or StorageUnavailable."""
     data, parents = dict(data or {}), sorted(parents or [])
     if callback_url is not None:
-        callback_urls.check(callback_url)
+        completion_urls.check(callback_url)
     check_data_size(data)
     config = config or Config.from_env()
     holds = None if trusted else authorize_pipeline(token, config)

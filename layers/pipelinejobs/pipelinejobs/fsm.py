@@ -91,6 +91,15 @@ TERMINAL_STATES: frozenset[str] = frozenset(
 SETTLED_STATES: frozenset[str] = TERMINAL_STATES | {"FINISHED"}
 
 
+#: States a job's task is working in, those it may still send ``run`` from (CREATED, RUNNING): the orchestration's
+#: run is live there, and a task token there is settled when the job leaves them.
+LIVE_STATES: frozenset[str] = sources_of("run")
+
+#: States only a job that finished reaches (it may have moved on to indexing or validation already): FINISHED,
+#: INDEXING, VALIDATING, VALIDATED, REJECTED, FINALIZED.
+FINISHED_STATES: frozenset[str] = reached_only_through("FINISHED")
+
+
 class _Job:
     """A throwaway model: the machine is kept apart from stored records so
     trigger names such as ``update`` never clash with model methods."""

@@ -104,7 +104,7 @@ def handle_event(message: dict[str, Any], *, trusted: bool = False, source: str 
             authorize(event, config)
     outcome, job = get_store(config).apply(event, source=source, fields=fields, expect=expect, admit=admit)
     if job is not None and job.task_token:
-        from .orchestration.task_tokens import settle  # only jobs awaiting a callback pay for this import
+        from .task_tokens import settle  # only jobs awaiting a callback pay for this import
 
         settle(event, outcome, job, source)
     return outcome

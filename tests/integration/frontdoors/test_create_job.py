@@ -13,7 +13,7 @@ import pytest
 from frontdoors import LambdaContext, callback_request, sample
 
 from pipelinejobs import identity, register_pipeline, tokens
-from pipelinejobs.callbacks import STATUS_PLACEHOLDER
+from pipelinejobs.runner_status import STATUS_PLACEHOLDER
 
 NOBODY = "00000000-0000-4000-8000-000000000000"
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from frontdoors import LambdaContext, sample
 
 from pipelinejobs.errors import InvalidTransition
-from pipelinejobs.transports import LambdaTransport
+from pipelinejobs.sdk.transports import LambdaTransport
 
 
 def test_direct_invoke_sample_answers_like_the_webhook(events_function, job):

@@ -28,7 +28,7 @@ from hostile import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelinejobs import callbacks, fsm, tokens
+from pipelinejobs import fsm, runner_status, tokens
 from pipelinejobs.config import MAX_DATA_BYTES, Config
 from pipelinejobs.errors import InvalidEvent
 from pipelinejobs.events import parse_event
@@ -76,7 +76,7 @@ def test_path_tricks_in_the_uuid_are_a_400_or_no_route_and_write_nothing(webhook
     assert table_items() == before
 
 
-@given(value=injections.filter(lambda v: v.strip().upper() not in callbacks.STATUS_EVENTS))
+@given(value=injections.filter(lambda v: v.strip().upper() not in runner_status.STATUS_EVENTS))
 def test_an_injected_status_is_kept_verbatim_as_an_update_and_moves_nothing(webhook, job, value):
     history = get_store().iter_history
     before = list(history(job.uuid))

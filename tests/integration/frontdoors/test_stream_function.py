@@ -1,5 +1,5 @@
 """The stream function, fed the real records DynamoDB Local's stream holds after real events:
-one EventBridge event per committed change of state, and the completion callback."""
+one EventBridge event per committed change of state, and the completion completion."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from botocore.stub import ANY, Stubber
 from frontdoors import LambdaContext, LoopbackServer, handler_module
 
 import pipelinejobs
-from pipelinejobs import callback_urls, callbacks
-from pipelinejobs.notify import callback, publish
+from pipelinejobs import completion_urls, runner_status
+from pipelinejobs.notify import completion, publish
 
 import support
 
@@ -80,8 +80,8 @@ def test_large_event_data_is_summarised(stream_handler, put_events, job, tables)
 
 
 def test_completion_callback_is_posted_once_with_retries(stream_handler, put_events, tables, monkeypatch):
-    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
-    monkeypatch.setattr(callback, "BACKOFF_BASE_SECONDS", 0.001)
+    monkeypatch.setenv(completion_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
+    monkeypatch.setattr(completion, "BACKOFF_BASE_SECONDS", 0.001)
     answers = iter([(503, b"{}"), (200, b"{}")])
     with LoopbackServer(lambda *_: next(answers)) as receiver:
         pipeline_job = support.new_job("callbacks")
@@ -101,8 +101,8 @@ def test_completion_callback_is_posted_once_with_retries(stream_handler, put_eve
 
 
 def test_a_callback_that_keeps_failing_fails_its_record_for_a_retry(stream_handler, put_events, tables, monkeypatch):
-    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
-    monkeypatch.setattr(callback, "BACKOFF_BASE_SECONDS", 0.001)
+    monkeypatch.setenv(completion_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
+    monkeypatch.setattr(completion, "BACKOFF_BASE_SECONDS", 0.001)
     with LoopbackServer(lambda *_: (500, b"{}")) as receiver:
         job = support.new_job("callbacks")
         hooked = type(job)(job.pipeline_uuid, {"hooked": 1}, callback_url=receiver.url).setup()
@@ -110,7 +110,7 @@ def test_a_callback_that_keeps_failing_fails_its_record_for_a_retry(stream_handl
         hooked.finish()
         event = stream_event(tables.table)
         answer = stream_handler(event, LambdaContext())
-    assert len(receiver.requests) == callback.ATTEMPTS
+    assert len(receiver.requests) == completion.ATTEMPTS
     finished = {"pk": {"S": f"JOB#{hooked.uuid}"}, "sk": {"S": "JOB"}}
     finish_record = next(r for r in event["Records"] if r["dynamodb"]["Keys"] == finished
                          and r["dynamodb"]["NewImage"]["state"] == {"S": "FINISHED"})
@@ -146,7 +146,7 @@ def test_changes_go_ten_to_a_put_events_call_and_a_refused_entry_fails_only_its_
         {"Entries": ANY})
     stubber.activate()
     monkeypatch.setattr(publish, "_events", lambda: client)
-    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")
+    monkeypatch.setenv(completion_urls.ALLOW_PRIVATE_ENV, "1")
     with LoopbackServer(lambda *_: (204, b"")) as receiver:
         others = [support.new_job("batches", {"n": n}) for n in range(5)]
         hooked = type(others[0])(others[0].pipeline_uuid, {"hooked": 1}, callback_url=f"{receiver.url}/done").setup()
@@ -189,12 +189,12 @@ def test_a_put_events_call_that_fails_fails_every_change_in_it(monkeypatch):
 def test_a_heartbeat_only_write_publishes_nothing_and_calls_back_nothing(stream_handler, put_events, tables,
                                                                         monkeypatch):
     """A repeated callback refreshes the job's last_heartbeat (a stream record of the job item), but it is no
-    change of state: no EventBridge event, no second completion callback."""
-    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
+    change of state: no EventBridge event, no second completion completion."""
+    monkeypatch.setenv(completion_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
     with LoopbackServer(lambda *_: (204, b"")) as receiver:
         pipeline_job = support.new_job("heartbeats")
         job = type(pipeline_job)(pipeline_job.pipeline_uuid, {"beats": 1}, callback_url=f"{receiver.url}/done").setup()
-        running, finished = (callbacks.callback_message(job.uuid, token=None, status=status, event=None, data={})
+        running, finished = (runner_status.callback_message(job.uuid, token=None, status=status, event=None, data={})
                              for status in ("RUNNING", "FINISHED"))
         pipelinejobs.handle_event(running, trusted=True)
         pipelinejobs.handle_event(finished, trusted=True)

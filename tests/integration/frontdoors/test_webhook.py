@@ -13,7 +13,7 @@ from hostile import nested
 from pipelinejobs import PipelineJob, config, events, register_pipeline, tokens
 from pipelinejobs.config import MAX_DATA_DEPTH
 from pipelinejobs.errors import Forbidden, InvalidTransition
-from pipelinejobs.transports import WebhookTransport
+from pipelinejobs.sdk.transports import WebhookTransport
 
 
 def call(webhook, request) -> tuple[int, dict]:

@@ -10,7 +10,7 @@ import pytest
 from frontdoors import LambdaContext, LoopbackServer, handler_module, sample
 from moto import mock_aws
 
-from pipelinejobs import callback_urls, tokens
+from pipelinejobs import completion_urls, tokens
 from pipelinejobs.config import Config
 
 import support
@@ -57,7 +57,7 @@ def test_the_sample_stream_record_is_published_to_the_bus_and_its_callback_poste
     events.put_targets(Rule="state-changes", EventBusName="pipelinejobs-test",
                        Targets=[{"Id": "queue", "Arn": queue_arn}])
     monkeypatch.setenv("PIPELINEJOBS_EVENT_BUS", "pipelinejobs-test")
-    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
+    monkeypatch.setenv(completion_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
     with LoopbackServer(lambda *_: (204, b"")) as receiver:
         event = sample("stream", "dynamodb-stream")
         hook = event["Records"][1]["dynamodb"]["NewImage"]["callback_url"]

@@ -10,7 +10,7 @@ from frontdoors import LoopbackServer
 
 from pipelinejobs import errors
 from pipelinejobs.records import Outcome
-from pipelinejobs.transports import LambdaTransport, WebhookTransport, decode_answer
+from pipelinejobs.sdk.transports import LambdaTransport, WebhookTransport, decode_answer
 
 UUID = "1b1a7d6e-5c43-5f0e-8a7b-3f2d9c4e6a10"
 

@@ -28,7 +28,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 
-from .. import callbacks, creation, deadline, events, frontdoor, observability, tokens
+from .. import creation, deadline, events, frontdoor, observability, runner_status, tokens
 from ..config import Config
 from ..errors import InvalidEvent
 from ..events import TOO_DEEP, nested_too_deeply, parse_event
@@ -114,9 +114,9 @@ def post_callback(uuid: str) -> dict[str, Any]:
     request = app.current_event
     params = contract.query("postCallback", request.query_string_parameters)
     token, pipeline_token = _credentials(params["token"])
-    data = callbacks.body_data(_body_text(), request.headers.get("content-type"))
-    status = callbacks.callback_status(params["status"], data)
-    message = callbacks.callback_message(uuid, token=token, status=status, event=params["event"],
+    data = runner_status.body_data(_body_text(), request.headers.get("content-type"))
+    status = runner_status.callback_status(params["status"], data)
+    message = runner_status.callback_message(uuid, token=token, status=status, event=params["event"],
                                          data=data, event_id=_idempotency_key())
     return frontdoor.apply(message, source="webhook", pipeline_token=pipeline_token).to_dict()
 

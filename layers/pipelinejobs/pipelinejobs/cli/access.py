@@ -50,7 +50,7 @@ def token_pipeline(out: Output, name: str, hours: int, as_json: bool) -> None:
 @click.pass_obj
 def callback(out: Output, uuid: str, as_json: bool) -> None:
     """A job's callback URL (its runner's status replaces __STATUS__) and its token (valid 71-72 hours)."""
-    from ..jobs import get_job
+    from ..sdk.jobs import get_job
 
     job = get_job(uuid)  # JobNotFound (exit 3) rather than a URL for nothing
     answer = {"url": job.callback, "token": job.token}

@@ -184,7 +184,7 @@ def events_send(out: Output, job: str, event: str, data: dict | None, event_id: 
 @click.pass_obj
 def wait(out: Output, job: str, states: tuple[str, ...], timeout: float, poll: float) -> None:
     """Block until a job reaches a state, showing its progress (Ctrl-C stops waiting: exit 130)."""
-    from ..jobs import wait as wait_for
+    from ..sdk.jobs import wait as wait_for
 
     wanted = set(states) or fsm.SETTLED_STATES
     goal = "/".join(sorted(wanted))

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ..callbacks import BATCH, ECS, event_for_status
+from ..runner_status import BATCH, ECS, event_for_status
 
 JOB_TAG = "pipelinejobs:job"
 JOB_ENV = "PIPELINEJOBS_JOB_UUID"

@@ -219,9 +219,9 @@ def act(job: DemoJob) -> None:
 
 def callback(uuid: str, status: str) -> int:
     """What an outside system does: POST to the job's callback URL (it carries the job's token)."""
-    from .. import callbacks, get_job
+    from .. import get_job, runner_status
 
-    url = get_job(uuid).callback.replace(callbacks.STATUS_PLACEHOLDER, status)
+    url = get_job(uuid).callback.replace(runner_status.STATUS_PLACEHOLDER, status)
     body = json.dumps({"status": status, "host": "outside.example.org"}).encode()
     request = urllib.request.Request(url, data=body, method="POST", headers={"content-type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as answer:

@@ -8,7 +8,7 @@ its on-failure destination). The template filters the stream to job items
 
 For each change of state it publishes one EventBridge event (a batch's changes
 go up to 10 a PutEvents call, in order) and, when the job enters a completion
-state and has a ``callback_url``, POSTs the callback. A record fails on its own:
+state and has a ``callback_url``, POSTs the completion. A record fails on its own:
 its change could not be read or published, or its callback not delivered.
 Delivery is at least once: a retried record publishes again, so consumers
 deduplicate on ``detail.uuid`` + ``detail.seq``.
@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from .. import fsm, observability
-from . import callback, publish
+from . import completion, publish
 
 #: What became of a record's change before its callback: the change (None: not a change of state), or why
 #: it could not be read or published.
@@ -60,7 +60,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         observability.correlate(change["uuid"])
         url = record.dynamodb.new_image.get("callback_url")
         if url and change["to"] in fsm.SETTLED_STATES:
-            callback.post(url, change)
+            completion.post(url, change)
 
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=finish, processor=processor, context=context)

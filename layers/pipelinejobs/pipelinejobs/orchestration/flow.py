@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from .. import fsm
+from ..fsm import FINISHED_STATES, LIVE_STATES
+from ..task_tokens import SOURCE
+
+__all__ = ["FINISHED_STATES", "LAUNCH_STEPS", "LIVE_STATES", "SOURCE", "Mode", "Step", "claim_id"]
 
 
 class Step(StrEnum):
@@ -36,20 +39,9 @@ LAUNCH_STEPS: dict[tuple[Mode, bool], Step] = {
     (Mode.CALLBACK, True): Step.LAUNCH_AWAIT_HEARTBEAT,
 }
 
-#: Job states a run is working on, those its task may still send ``run`` from (CREATED, RUNNING); anything else
-#: means the job has ended or been taken over.
-LIVE_STATES = fsm.sources_of("run")
-
-#: States only a job that finished reaches (it may have moved on to indexing or validation already): FINISHED,
-#: INDEXING, VALIDATING, VALIDATED, REJECTED, FINALIZED.
-FINISHED_STATES = fsm.reached_only_through("FINISHED")
-
 
 def claim_id(run_id: str) -> str:
     """The id of the event by which ``start``/``rerun`` claim a job for run ``run_id``: its marker is the
     proof, for a step that finds the job not its run's, that the run was ever the job's."""
     return f"{run_id}.start"
 
-
-#: ``source`` of the events orchestration sends, in the job's history.
-SOURCE = "stepfunctions"

@@ -26,7 +26,6 @@ from typing import Any
 
 from .. import observability
 from ..errors import InvalidTransition, PreconditionFailed
-from ..jobs import PipelineJob, get_job
 from ..launchers import ENDED_PHASES, LaunchRequest, Phase, TaskStatus, get_launcher
 from ..records import JobRecord, Outcome
 from ..service import get_store, handle_event
@@ -93,12 +92,12 @@ def launch(state: RunState, context: StepContext) -> RunState:
     A job that is not this run's raises PreconditionFailed rather than returning a superseded state: a
     callback Task ignores its Lambda's result and would wait for a token nobody stores. The Catch sends
     the error to Recover, which finds the job not its run's and ends the execution in Superseded."""
-    job = get_job(state.job)
-    _require_owner(job.record, state)
-    current = job.record.launch or {}
+    record = get_store().get_job(state.job)
+    _require_owner(record, state)
+    current = record.launch or {}
     if current.get("attempt") == state.attempt and current.get("handle") is not None:
         # This step is a retry: the task was launched already. A retried callback Task has a new token.
-        if context.token and context.token != job.record.task_token:
+        if context.token and context.token != record.task_token:
             digest = hashlib.sha256(context.token.encode()).hexdigest()[:16]
             _send(state, "update", {"attempt": state.attempt}, f"token-{digest}", fields={"task_token": context.token})
         return state.to(Step.WAIT)
@@ -109,7 +108,7 @@ def launch(state: RunState, context: StepContext) -> RunState:
     # A duplicate: this step ran before for this attempt and may have launched without recording it.
     launching = _send(state, "resource", {**details, "status": "LAUNCHING"}, "launching",
                       fields={"attempt": state.attempt, "launch": launch_fields, "task_token": context.token})
-    launched = launcher.launch(_request(job, state, retried=launching.duplicate))
+    launched = launcher.launch(_request(record, state, retried=launching.duplicate))
     try:
         _send(state, "resource", {**details, "status": "LAUNCHED", **launched.to_dict(),
                                   "started": clock.iso(clock.now())}, "launched",
@@ -135,7 +134,7 @@ def _quiet_when_superseded(step: Action) -> Action:
         try:
             return step(state, context)
         except PreconditionFailed:
-            record = get_job(state.job).record
+            record = get_store().get_job(state.job)
             if record.run_id == state.run_id:  # not a change of owner after all: let the Catch see it
                 raise
             return _superseded(state, record)
@@ -146,7 +145,7 @@ def _quiet_when_superseded(step: Action) -> Action:
 @_quiet_when_superseded
 def check(state: RunState, context: StepContext) -> RunState:
     """Polling: ask the launcher how the task is, record only what changed, decide what comes next."""
-    record = get_job(state.job).record
+    record = get_store().get_job(state.job)
     if record.run_id != state.run_id:
         return _superseded(state, record)
     if record.state not in LIVE_STATES:
@@ -168,7 +167,7 @@ def recover(state: RunState, context: StepContext) -> RunState:
     """Any error a Catch caught: stop the task, then retry the attempt or fail the job with the error.
     Never leaves the job RUNNING: every path ends in a new attempt, FAILED, or a job already ended
     (or no longer this run's: then it is the new owner's, or the killer's, to move)."""
-    record = get_job(state.job).record
+    record = get_store().get_job(state.job)
     if record.run_id != state.run_id:
         return _superseded(state, record)
     if record.state not in LIVE_STATES:
@@ -313,17 +312,19 @@ def _cancel(state: RunState, record: JobRecord, reason: str) -> None:
                                          extra={"job": state.job, "attempt": state.attempt})
 
 
-def _request(job: PipelineJob, state: RunState, retried: bool) -> LaunchRequest:
+def _request(job: JobRecord, state: RunState, retried: bool) -> LaunchRequest:
+    """What the launcher starts. The webhook URL is the one ``start``/``rerun`` put in the run state: a
+    step reads the job from the store and mints no token (the SDK's side does)."""
     env = {
         "PIPELINEJOBS_JOB_UUID": job.uuid, "PIPELINEJOBS_PIPELINE_UUID": job.pipeline_uuid,
         "PIPELINEJOBS_ATTEMPT": str(state.attempt), "PIPELINEJOBS_JOB_PATH": job.path,
-        "PIPELINEJOBS_CALLBACK": job.callback,
+        "PIPELINEJOBS_CALLBACK": state.webhook_url,
     }
     return LaunchRequest(
         job_uuid=job.uuid, attempt=state.attempt, params=state.spec.params, env=env,
         name=f"pj-{job.uuid}-{state.attempt}", retried=retried,
         job={"uuid": job.uuid, "pipeline_uuid": job.pipeline_uuid, "attempt": state.attempt, "path": job.path,
-             "callback": job.callback, "data": job.data},
+             "callback": state.webhook_url, "data": job.data},
     )
 
 

@@ -38,8 +38,9 @@ class RunState:
     segment: int = 0
     #: The launcher's last reported status word, so only changes are written to the history.
     status: str | None = None
-    #: The webhook URL an external task reports to.
-    callback_url: str | None = None
+    #: The webhook URL (with the job's token) a task reports to: ``PIPELINEJOBS_CALLBACK``, minted by start/rerun.
+    #: Not the job's ``callback_url``, which is the completion URL its creator asked to be POSTed.
+    webhook_url: str | None = None
     #: What a Catch put here (``{"Error", "Cause"}``), for the recover step.
     error: dict[str, Any] | None = None
     #: Continue-as-new: the next execution's name and input.
@@ -52,16 +53,18 @@ class RunState:
 
     @classmethod
     def first(cls, *, job: str, pipeline: str, run_id: str, spec: TaskSpec, attempt: int, now: float,
-              callback_url: str | None = None) -> Self:
+              webhook_url: str | None = None) -> Self:
         deadline = now + spec.timeout_seconds if spec.timeout_seconds else None
         return cls(next=spec.launch_step, job=job, pipeline=pipeline, run_id=run_id, spec=spec, attempt=attempt,
-                   deadline=deadline, callback_url=callback_url)._armed(now)
+                   deadline=deadline, webhook_url=webhook_url)._armed(now)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Read a state back; keys Step Functions added on the way (a ResultPath) are ignored."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
+        if "callback_url" in data:  # an execution started before webhook_url had its name: carry it over
+            values.setdefault("webhook_url", data["callback_url"])
         return cls(**{**values, "spec": TaskSpec.from_dict(values["spec"])})
 
     def to_dict(self) -> dict[str, Any]:

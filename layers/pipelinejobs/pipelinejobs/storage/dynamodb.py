@@ -60,6 +60,8 @@ from .models import (
     PIPELINE_SK,
     PIPELINES_KEY,
     bind,
+    by_pipeline_pk,
+    catalog_pk,
     event_sk,
     gsi_sk,
     job_pk,
@@ -117,7 +119,7 @@ class DynamoDBJobStore(JobStore):
             path=job.path, data=job.data, parents=job.parents, callback_url=job.callback_url,
             rejections=job.rejections, generation=job.generation, last_heartbeat=job.last_heartbeat,
             **{name: getattr(job, name) for name in ORCHESTRATION_FIELDS}, **versioned,
-            gsi1pk=f"P#{job.pipeline_uuid}#{shard(job.uuid)}", gsi2pk=f"J#{shard(job.uuid)}",
+            gsi1pk=by_pipeline_pk(job.pipeline_uuid, shard(job.uuid)), gsi2pk=catalog_pk(shard(job.uuid)),
             gsi_sk=gsi_sk(job.state, job.created, job.uuid),
         )
 
@@ -321,7 +323,8 @@ class DynamoDBJobStore(JobStore):
     def list_jobs(self, pipeline_uuid: str | None = None, state: str | None = None,
                   since: str | None = None) -> list[JobSummary]:
         Job = self.models.job
-        index, prefix = (Job.by_pipeline, f"P#{pipeline_uuid}#") if pipeline_uuid else (Job.catalog, "J#")
+        index, partition = ((Job.by_pipeline, functools.partial(by_pipeline_pk, pipeline_uuid)) if pipeline_uuid
+                            else (Job.catalog, catalog_pk))
         if state and since:
             range_condition = Job.gsi_sk.between(f"{state}#{since}", f"{state}#\uffff")
         elif state:
@@ -330,10 +333,8 @@ class DynamoDBJobStore(JobStore):
             range_condition = None
         filter_condition = (Job.created >= since) if since and not state else None
         jobs = [
-            JobSummary(uuid=i.uuid, pipeline_uuid=i.pipeline_uuid, state=i.state, last_event=i.last_event,
-                       created=i.created, updated=i.updated, started=i.started)
-            for n in range(INDEX_SHARDS)
-            for i in index.query(f"{prefix}{n}", range_condition, filter_condition=filter_condition)
+            _summary(item) for n in range(INDEX_SHARDS)
+            for item in index.query(partition(n), range_condition, filter_condition=filter_condition)
         ]
         return sorted(jobs, key=lambda j: (j.created, j.uuid), reverse=True)
 
@@ -378,10 +379,8 @@ class DynamoDBJobStore(JobStore):
         its jobs are in (``identity.shard`` reads those 8), so it reads one partition of the 8."""
         Job = self.models.job
         shards = [shard(uuid_prefix)] if len(uuid_prefix.replace("-", "")) >= 8 else range(INDEX_SHARDS)
-        fields = JobSummary.__dataclass_fields__
         matching = Job.uuid.startswith(uuid_prefix)
-        found = [JobSummary(**{name: getattr(item, name) for name in fields})
-                 for n in shards for item in Job.catalog.query(f"J#{n}", filter_condition=matching)]
+        found = [_summary(item) for n in shards for item in Job.catalog.query(catalog_pk(n), filter_condition=matching)]
         return sorted(found, key=lambda j: (j.created, j.uuid), reverse=True)
 
     def pipelines_named(self, name: str) -> list[str]:
@@ -392,6 +391,11 @@ class DynamoDBJobStore(JobStore):
             return [item.uuid for item in items if item.name == name]
         except PynamoDBException as exc:
             raise _translated(exc) from exc
+
+
+def _summary(item) -> JobSummary:
+    """A job's index item as a ``stat`` row: the summary's fields are the index attributes (models.INDEX_ATTRIBUTES)."""
+    return JobSummary(**{name: getattr(item, name) for name in JobSummary.__dataclass_fields__})
 
 
 def _pipeline_record(item) -> PipelineRecord:

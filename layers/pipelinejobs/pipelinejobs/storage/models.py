@@ -76,6 +76,16 @@ def gsi_sk(state: str, created: str, uuid: str) -> str:
     return f"{state}#{created}#{uuid}"
 
 
+def by_pipeline_pk(pipeline_uuid: str, shard: int) -> str:
+    """The by-pipeline index's partition holding shard ``shard`` of a pipeline's jobs."""
+    return f"P#{pipeline_uuid}#{shard}"
+
+
+def catalog_pk(shard: int) -> str:
+    """The catalog index's partition holding shard ``shard`` of every job."""
+    return f"J#{shard}"
+
+
 @dataclass(frozen=True)
 class Models:
     job: type[Model]

@@ -1,7 +1,9 @@
 """Callback mode: tell the waiting execution when its job ends, or that it is alive.
 
 ``service.handle_event`` calls :func:`settle` after committing an event to a job
-that carries a task token. The token is written in the same conditional write as
+that carries a task token. It is a step below the service, not part of the
+orchestration package: every front door applies events, and none of them (nor the
+service) may import the orchestration. The token is written in the same conditional write as
 an event (``fields``), so every event is ordered against it: either the event
 that ends the job sees the token and settles it here, or the launch step that
 stores the token sees the ended job and settles it itself (:func:`conclude`).
@@ -18,11 +20,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .. import observability
-from ..events import Event
-from ..launchers.aws import client
-from ..records import JobRecord, Outcome
-from .flow import LIVE_STATES, SOURCE
+from . import observability
+from .clients import client
+from .events import Event
+from .fsm import LIVE_STATES
+from .records import JobRecord, Outcome
+
+#: ``source`` of the events the orchestration sends, in the job's history. Defined here, below the service,
+#: because settling needs it (the orchestration's own events are no heartbeat) and the service may not import
+#: the orchestration; ``orchestration.flow`` re-exports it.
+SOURCE = "stepfunctions"
 
 #: SendTaskFailure's error name when the job failed; the state machine's recover step reads it.
 JOB_FAILED_ERROR = "JobFailed"

@@ -14,11 +14,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Self
 
-from . import creation, fsm, identity, tokens, transports
-from .config import Config
-from .errors import ConfigurationError, InvalidTransition, JobNotFound, WaitTimeout
-from .records import HistoryEntry, JobRecord, JobSummary, Outcome
-from .service import get_store, handle_event
+from .. import creation, fsm, identity, tokens
+from ..config import Config
+from ..errors import ConfigurationError, InvalidTransition, JobNotFound, WaitTimeout
+from ..records import HistoryEntry, JobRecord, JobSummary, Outcome
+from ..service import get_store, handle_event
+from . import transports
 
 #: Sends one PipelineJobEvent message and returns its outcome.
 Transport = Callable[[dict[str, Any]], Outcome]

@@ -18,8 +18,8 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import errors
-from .records import HistoryEntry, JobRecord, Outcome
+from .. import errors
+from ..records import HistoryEntry, JobRecord, Outcome
 
 #: Rebuilds each error a front door may answer with from its ``to_dict()`` body and the job's uuid.
 _DECODERS: dict[str, Callable[[dict[str, Any], str], errors.PipelineJobsError]] = {
@@ -67,7 +67,7 @@ class LambdaTransport:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from .clients import client
+            from ..clients import client
 
             self._client = client("lambda")
         return self._client

@@ -7,7 +7,7 @@ a 5xx, 408, 429 or network failure is tried again with exponential backoff
 (full jitter), and when the attempts run out the error is raised so the stream
 record is retried. Any other 4xx, or a redirect (never followed), is the receiver saying
 no: logged, not retried. Only http(s) URLs whose host resolves to public addresses are
-called, on the very address that was checked (see :mod:`pipelinejobs.callback_urls`).
+called, on the very address that was checked (see :mod:`pipelinejobs.completion_urls`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from typing import Any
 from urllib.parse import SplitResult
 
-from .. import callback_urls, observability
+from .. import completion_urls, observability
 from ..errors import InvalidEvent
 
 ATTEMPTS = 4
@@ -37,7 +37,7 @@ def _attempt(parts: SplitResult, body: bytes) -> int:
     """One POST, connected to an address of the URL's host that was checked as public just now."""
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)
-    address = callback_urls.public_addresses(parts.hostname, port)[0]
+    address = completion_urls.public_addresses(parts.hostname, port)[0]
     connection_class = http.client.HTTPSConnection if secure else http.client.HTTPConnection
     connection = connection_class(parts.hostname, port, timeout=TIMEOUT_SECONDS)
     # Connect to the checked address; TLS still verifies the certificate against the host name.
@@ -56,7 +56,7 @@ def _attempt(parts: SplitResult, body: bytes) -> int:
 def post(url: str, change: dict[str, Any], *, attempts: int = ATTEMPTS) -> None:
     log = observability.logger()
     try:
-        parts = callback_urls.check(url)
+        parts = completion_urls.check(url)
     except InvalidEvent as exc:  # a job stored before URLs were checked at creation
         log.warning("callback_url not called", extra={"uuid": change["uuid"], "problem": exc.errors[0]["problem"]})
         return
@@ -67,7 +67,7 @@ def post(url: str, change: dict[str, Any], *, attempts: int = ATTEMPTS) -> None:
             time.sleep(random.uniform(0, BACKOFF_BASE_SECONDS * 2**attempt))
         try:
             status = _attempt(parts, body)
-        except callback_urls.ForbiddenAddress as exc:
+        except completion_urls.ForbiddenAddress as exc:
             log.warning("callback_url not called", extra={"uuid": change["uuid"], "problem": str(exc)})
             return
         except (http.client.HTTPException, OSError) as exc:  # TimeoutError and ssl.SSLError are OSErrors

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import identity
-from .config import Config
-from .errors import PipelineNotFound
-from .records import PipelineRecord
-from .service import get_store
+from .. import identity
+from ..config import Config
+from ..errors import PipelineNotFound
+from ..records import PipelineRecord
+from ..service import get_store
 
 
 def register_pipeline(name: str, description: str = "", components: list[Any] | None = None,
@@ -25,7 +25,7 @@ def register_pipeline(name: str, description: str = "", components: list[Any] | 
     """
     if task is not None:
         # Imported here: orchestration builds on pipelines (its package imports this module).
-        from .orchestration.spec import TaskSpec
+        from ..orchestration.spec import TaskSpec
 
         TaskSpec.resolve(task, complete=False)
     record = PipelineRecord(uuid=identity.pipeline_uuid(name, components), name=name, description=description,

@@ -6,19 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from pipelinejobs import callbacks, fsm
+from pipelinejobs import fsm, runner_status
 from pipelinejobs.errors import InvalidEvent
 
 
 def test_batch_table_is_the_issues():
-    assert dict(callbacks.BATCH) == {
+    assert dict(runner_status.BATCH) == {
         "resource": ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING"),
         "run": ("RUNNING",), "finish": ("SUCCEEDED",), "fail": ("FAILED",),
     }
 
 
 def test_agave_table_is_the_originals():
-    table = callbacks.AGAVE
+    table = runner_status.AGAVE
     assert table["run"] == ("RUNNING",) and table["finish"] == ("FINISHED",)
     assert set(table["fail"]) == {"FAILED", "STOPPED", "ARCHIVING_FAILED", "DELETED"}
     assert {"KILLED", "HEARTBEAT"} <= set(table["update"])
@@ -26,13 +26,13 @@ def test_agave_table_is_the_originals():
 
 
 def test_every_mapped_event_is_one_a_job_token_may_send():
-    for table in callbacks.RUNNERS.values():
+    for table in runner_status.RUNNERS.values():
         assert set(table) <= fsm.CLIENT_EVENTS
 
 
 def test_no_status_word_means_two_different_events_across_runners():
     meanings: dict[str, set[str]] = {}
-    for table in callbacks.RUNNERS.values():
+    for table in runner_status.RUNNERS.values():
         for event, statuses in table.items():
             for status in statuses:
                 meanings.setdefault(status, set()).add(event)
@@ -44,12 +44,12 @@ def test_no_status_word_means_two_different_events_across_runners():
     ("PROVISIONING", "resource"), ("STOPPED", "fail"), ("who-knows", "update"), ("", "update"), (None, "update"),
 ])
 def test_event_for_status_is_case_insensitive_and_defaults_to_update(status, event):
-    assert callbacks.event_for_status(status) == event
+    assert runner_status.event_for_status(status) == event
 
 
 def test_a_runner_table_narrows_the_lookup():
-    assert callbacks.event_for_status("STOPPED", callbacks.ECS) == "update"  # not in ECS's table
-    assert callbacks.event_for_status("queued", callbacks.BATCH) == "update"  # Agave's word, not Batch's
+    assert runner_status.event_for_status("STOPPED", runner_status.ECS) == "update"  # not in ECS's table
+    assert runner_status.event_for_status("queued", runner_status.BATCH) == "update"  # Agave's word, not Batch's
 
 
 @pytest.mark.parametrize(("body", "content_type", "data"), [
@@ -81,7 +81,7 @@ def test_a_runner_table_narrows_the_lookup():
     ("a=1", None, {"body": "a=1"}),
 ])
 def test_body_data(body, content_type, data):
-    assert callbacks.body_data(body, content_type) == data
+    assert runner_status.body_data(body, content_type) == data
 
 
 @pytest.mark.parametrize(("body", "problem"), [
@@ -92,7 +92,7 @@ def test_body_data(body, content_type, data):
 ])
 def test_a_body_labelled_json_that_is_not_json_is_refused(body, problem):
     with pytest.raises(InvalidEvent) as refused:
-        callbacks.body_data(body, "application/vnd.api+json")
+        runner_status.body_data(body, "application/vnd.api+json")
     assert refused.value.errors == [{"field": "(body)", "problem": problem}]
 
 
@@ -107,7 +107,7 @@ def test_a_body_labelled_json_that_is_not_json_is_refused(body, problem):
     ("running", {"status": "${STATUS}"}, "running"),
 ])
 def test_the_status_is_the_urls_else_the_bodys(query, data, status):
-    assert callbacks.callback_status(query, data) == status
+    assert runner_status.callback_status(query, data) == status
 
 
 @pytest.mark.parametrize(("query", "data", "field", "placeholder"), [
@@ -122,25 +122,25 @@ def test_the_status_is_the_urls_else_the_bodys(query, data, status):
 ])
 def test_an_unfilled_placeholder_is_a_400_saying_so(query, data, field, placeholder):
     with pytest.raises(InvalidEvent) as refused:
-        callbacks.callback_status(query, data)
+        runner_status.callback_status(query, data)
     assert refused.value.errors == [{"field": field, "problem": f"is the placeholder {placeholder}, not filled in: "
                                      "the runner must put its status there (e.g. RUNNING, FINISHED, FAILED)"}]
 
 
 
 def test_callback_message_explicit_event_wins_and_status_is_kept():
-    message = callbacks.callback_message("u", token="t", status="FAILED", event="run", data={"x": 1})
+    message = runner_status.callback_message("u", token="t", status="FAILED", event="run", data={"x": 1})
     assert (message["event"], message["data"], message["token"]) == ("run", {"x": 1, "status": "FAILED"}, "t")
 
 
 def test_callback_message_keeps_a_status_the_body_already_has():
-    message = callbacks.callback_message("u", token=None, status="RUNNING", event=None, data={"status": "mine"})
+    message = runner_status.callback_message("u", token=None, status="RUNNING", event=None, data={"status": "mine"})
     assert message["data"] == {"status": "mine"} and "token" not in message
 
 
 def test_callback_ids_are_derived_from_content():
     def make(status, data):
-        return callbacks.callback_message("u", token="t", status=status, event=None, data=data)["id"]
+        return runner_status.callback_message("u", token="t", status=status, event=None, data=data)["id"]
 
     assert make("RUNNING", {"a": 1}) != make("running", {"a": 1})  # the runner's spelling is kept in data
     assert make("RUNNING", {"a": 1}) == make("RUNNING", {"a": 1})
@@ -149,13 +149,13 @@ def test_callback_ids_are_derived_from_content():
 
 
 def test_a_callbacks_own_id_wins_over_the_derived_one():
-    message = callbacks.callback_message("u", token="t", status="RUNNING", event=None, data={}, event_id="key-1")
+    message = runner_status.callback_message("u", token="t", status="RUNNING", event=None, data={}, event_id="key-1")
     assert message["id"] == "key-1"
 
 
 def test_docs_webhook_md_lists_every_status_under_its_event():
     doc = (Path(__file__).resolve().parents[3] / "docs" / "webhook.md").read_text()
     rows = {line.split("|")[1].strip(" `"): line for line in doc.splitlines() if line.startswith("| `")}
-    for table in callbacks.RUNNERS.values():
+    for table in runner_status.RUNNERS.values():
         for event, statuses in table.items():
             assert all(f" {status} " in rows[event] or f" {status} |" in rows[event] for status in statuses), event

@@ -36,16 +36,16 @@ from ..errors import (
     PipelineJobsError,
     PreconditionFailed,
 )
-from ..jobs import PipelineJob, get_job, list_jobs
 from ..launchers import get_launcher
 from ..launchers.aws import client
-from ..pipelines import active_pipeline, get_pipeline
+from ..orchestration import clock
+from ..orchestration.flow import LIVE_STATES, claim_id
+from ..orchestration.spec import TaskSpec
+from ..orchestration.state import RunState
 from ..records import JobSummary
 from ..service import handle_event
-from . import clock
-from .flow import LIVE_STATES, claim_id
-from .spec import TaskSpec
-from .state import RunState
+from .jobs import PipelineJob, get_job, list_jobs
+from .pipelines import active_pipeline, get_pipeline
 
 #: ``source`` of the events these operations send.
 SOURCE = "sdk"
@@ -153,7 +153,7 @@ def _begin(job: PipelineJob, spec: TaskSpec, config: Config | None) -> Run:
     name = f"{job.uuid}-{run_id}"
     execution_arn = machine.replace(":stateMachine:", ":execution:", 1) + f":{name}"
     state = RunState.first(job=job.uuid, pipeline=job.pipeline_uuid, run_id=run_id, spec=spec,
-                           attempt=job.record.attempt + 1, now=clock.now(), callback_url=job.callback)
+                           attempt=job.record.attempt + 1, now=clock.now(), webhook_url=job.callback)
     _send(job.uuid, "update", {"run_id": run_id, "execution_arn": execution_arn, "task": spec.to_dict()},
           claim_id(run_id), config, fields={"run_id": run_id, "execution_arn": execution_arn},
           expect={"run_id": None})

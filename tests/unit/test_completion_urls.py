@@ -11,9 +11,9 @@ from frontdoors import LoopbackServer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelinejobs import PipelineJob, callback_urls
+from pipelinejobs import PipelineJob, completion_urls
 from pipelinejobs.errors import InvalidEvent
-from pipelinejobs.notify import callback
+from pipelinejobs.notify import completion
 
 CHANGE = {"uuid": "1b1a7d6e-5c43-5f0e-8a7b-3f2d9c4e6a10", "from": "RUNNING", "to": "FINISHED"}
 
@@ -37,7 +37,7 @@ def test_a_job_cannot_be_created_with_a_bad_callback_url(url, problem):
 
 
 def test_a_good_callback_url_passes_the_form_check():
-    assert callback_urls.check("https://hooks.example.org:8443/done?key=abc").hostname == "hooks.example.org"
+    assert completion_urls.check("https://hooks.example.org:8443/done?key=abc").hostname == "hooks.example.org"
 
 
 def _resolving_to(monkeypatch, *addresses: str) -> None:
@@ -45,7 +45,7 @@ def _resolving_to(monkeypatch, *addresses: str) -> None:
         return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
                 for a in addresses]
 
-    monkeypatch.setattr(callback_urls.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(completion_urls.socket, "getaddrinfo", getaddrinfo)
 
 
 #: IPv6 addresses that reach an IPv4 address through a translator or a tunnel, each embedding 10.0.0.1,
@@ -61,22 +61,22 @@ EMBEDDING_PRIVATE = ["64:ff9b::a00:1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", 
                                      "224.0.0.1", *EMBEDDING_PRIVATE])
 def test_a_host_resolving_to_a_non_public_address_is_refused(monkeypatch, address):
     _resolving_to(monkeypatch, "93.184.215.14", address)  # one bad answer among good ones is enough to refuse
-    with pytest.raises(callback_urls.ForbiddenAddress, match="not a public address"):
-        callback_urls.public_addresses("hooks.example.org", 443)
+    with pytest.raises(completion_urls.ForbiddenAddress, match="not a public address"):
+        completion_urls.public_addresses("hooks.example.org", 443)
 
 
 def test_public_addresses_pass_and_the_deployment_may_allow_private_ones(monkeypatch):
     _resolving_to(monkeypatch, "93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c")
-    assert callback_urls.public_addresses("hooks.example.org", 443) == [
+    assert completion_urls.public_addresses("hooks.example.org", 443) == [
         "93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]
     _resolving_to(monkeypatch, "10.0.0.5")
-    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")
-    assert callback_urls.public_addresses("internal.example", 80) == ["10.0.0.5"]
+    monkeypatch.setenv(completion_urls.ALLOW_PRIVATE_ENV, "1")
+    assert completion_urls.public_addresses("internal.example", 80) == ["10.0.0.5"]
 
 
 def test_an_address_embedding_a_public_ipv4_address_is_public(monkeypatch):
     _resolving_to(monkeypatch, "64:ff9b::5db8:d70e", "2002:5db8:d70e::1", "::ffff:93.184.215.14")
-    assert len(callback_urls.public_addresses("hooks.example.org", 443)) == 3
+    assert len(completion_urls.public_addresses("hooks.example.org", 443)) == 3
 
 
 def _embeddings(v4: ipaddress.IPv4Address) -> list[ipaddress.IPv6Address]:
@@ -90,7 +90,7 @@ def _embeddings(v4: ipaddress.IPv4Address) -> list[ipaddress.IPv6Address]:
 def test_an_embedded_ipv4_address_is_judged_as_itself(v4):
     public = v4.is_global and not v4.is_multicast
     for address in _embeddings(v4):
-        assert callback_urls._public(address) == public, address
+        assert completion_urls._public(address) == public, address
 
 
 @given(st.ip_addresses(v=4).filter(lambda v4: not v4.is_global), st.sampled_from([48, 56, 64, 96]),
@@ -105,19 +105,19 @@ def test_a_local_use_nat64_address_is_refused_if_any_prefix_length_reads_a_priva
         high, low = n >> (32 - split), n & ((1 << (32 - split)) - 1)
         bits = base | (high << 64) | (low << (56 - (32 - split)))
         bits |= noise & ((1 << (56 - (32 - split))) - 1)  # suffix bits: anything
-    assert not callback_urls._public(ipaddress.IPv6Address(bits))
+    assert not completion_urls._public(ipaddress.IPv6Address(bits))
 
 
 def test_the_post_connects_to_the_address_that_was_checked(monkeypatch):
     """A host name whose DNS answer changes after the check (rebinding) cannot move the connection: the POST
     goes to the checked address, with the URL's host in the Host header."""
-    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")
+    monkeypatch.setenv(completion_urls.ALLOW_PRIVATE_ENV, "1")
     with LoopbackServer(lambda *_: (204, b"")) as receiver:
         port = int(receiver.url.rsplit(":", 1)[1])
         _resolving_to(monkeypatch, "127.0.0.1")
         connections: list[str] = []
         monkeypatch.setattr(socket, "create_connection", _recording(socket.create_connection, connections))
-        callback.post(f"http://hooks.example.org:{port}/done?key=k", CHANGE)
+        completion.post(f"http://hooks.example.org:{port}/done?key=k", CHANGE)
     [(path, headers, _)] = receiver.requests
     assert path == "/done?key=k" and headers["Host"] == f"hooks.example.org:{port}"
     assert connections == [f"127.0.0.1:{port}"]
@@ -132,7 +132,7 @@ def _recording(create_connection, calls: list[str]):
 
 
 def test_a_redirect_is_not_followed(monkeypatch):
-    monkeypatch.setenv(callback_urls.ALLOW_PRIVATE_ENV, "1")
+    monkeypatch.setenv(completion_urls.ALLOW_PRIVATE_ENV, "1")
     with LoopbackServer(lambda *_: (307, b"")) as receiver:
-        callback.post(f"{receiver.url}/done", CHANGE)  # neither raised (no retry) nor followed
+        completion.post(f"{receiver.url}/done", CHANGE)  # neither raised (no retry) nor followed
     assert len(receiver.requests) == 1

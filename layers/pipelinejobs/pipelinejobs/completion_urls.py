@@ -9,7 +9,7 @@ the instance metadata address, a VPC's private hosts, localhost. Two checks:
   ``callback_url``, rather than a callback silently skipped when the job ends;
 * its addresses, at each delivery (:func:`public_addresses`): every address the host
   resolves to must be a public one, and the POST connects to one of those very addresses
-  (:mod:`.notify.callback`), so a DNS answer that changes between the check and the
+  (:mod:`.notify.completion`), so a DNS answer that changes between the check and the
   connection cannot redirect it. Redirects are not followed. An IPv6 address that carries an
   IPv4 one to a translator or tunnel (IPv4-mapped or -compatible, NAT64, 6to4, Teredo) is
   judged by the IPv4 address it reaches: ``64:ff9b::a9fe:a9fe`` is the metadata address.
