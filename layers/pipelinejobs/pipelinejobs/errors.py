@@ -136,6 +136,12 @@ class PipelineNotFound(PipelineJobsError):
         return {**super().to_dict(), "pipeline": self.uuid, "reason": self.reason}
 
 
+class DeliveryNotFound(PipelineJobsError):
+    """No callback delivery of the job matches (``pipelinejobs callbacks UUID --redeliver``): nothing was sent."""
+
+    status_code = 404
+
+
 class PreconditionFailed(PipelineJobsError):
     """The job's fields are not what the sender expected (``expect``): nothing was written.
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Self
 
-from . import creation, fsm, identity, tokens, transports
+from . import creation, fsm, identity, signing, tokens, transports
 from .config import Config
 from .errors import ConfigurationError, InvalidTransition, JobNotFound, WaitTimeout
 from .records import HistoryEntry, JobRecord, JobSummary, Outcome
@@ -226,6 +226,13 @@ class PipelineJob:
         if self._granted:
             return self._granted["token"]
         return tokens.job_token(tokens.secret(self.config), self._known_uuid())
+
+    @property
+    def signing_key(self) -> str:
+        """The key this job's callbacks are signed with (``X-PipelineJobs-Signature``): its UTF-8 bytes are the
+        HMAC-SHA256 key. Derived from the secret, so it takes table access or an admin's secret to obtain;
+        docs/operations.md, "Signed notifications", has the receiver's check."""
+        return signing.signing_key(tokens.secret(self.config), self._known_uuid())
 
     @property
     def path(self) -> str:

@@ -41,7 +41,8 @@ def _actions(statement: dict) -> list[str]:
 #: Actions AWS gives no resource-level permissions (or whose resource, a task token, IAM cannot name):
 #: a "*" resource is the only way to grant them.
 UNSCOPABLE = {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
-              "batch:DescribeJobs", "batch:ListJobs", "batch:TerminateJob", "ecs:DescribeTaskDefinition"}
+              "batch:DescribeJobs", "batch:ListJobs", "batch:TerminateJob", "ecs:DescribeTaskDefinition",
+              "batch:DescribeJobQueues", "batch:DescribeComputeEnvironments"}
 
 
 def test_the_functions_and_their_thin_handlers_exist():

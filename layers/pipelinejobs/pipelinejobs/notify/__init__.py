@@ -8,8 +8,9 @@ its on-failure destination). The template filters the stream to job items
 
 For each change of state it publishes one EventBridge event (a batch's changes
 go up to 10 a PutEvents call, in order) and, when the job enters a completion
-state and has a ``callback_url``, POSTs the callback. A record fails on its own:
-its change could not be read or published, or its callback not delivered.
+state has its cost estimated (:mod:`..costs`) and, if it has a ``callback_url``,
+the callback POSTed, signed, each attempt kept (:mod:`.deliveries`). A record fails on its
+own: its change could not be read or published, its cost not stored, or its callback not delivered.
 Delivery is at least once: a retried record publishes again, so consumers
 deduplicate on ``detail.uuid`` + ``detail.seq``.
 """
@@ -21,8 +22,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from .. import fsm, observability
-from . import callback, publish
+from .. import costs, fsm, observability
+from . import deliveries, publish
 
 #: What became of a record's change before its callback: the change (None: not a change of state), or why
 #: it could not be read or published.
@@ -58,9 +59,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if change is None:
             return
         observability.correlate(change["uuid"])
+        if change["to"] not in fsm.SETTLED_STATES:
+            return
+        costs.record(change["uuid"])  # before the callback: a receiver that keeps failing does not hold it up
         url = record.dynamodb.new_image.get("callback_url")
-        if url and change["to"] in fsm.SETTLED_STATES:
-            callback.post(url, change)
+        if url:
+            deliveries.deliver(url, change)
 
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=finish, processor=processor, context=context)
