@@ -88,9 +88,17 @@ def test_the_history_names_each_task_orchestrated_or_reported_by_aws():
         entry(5, "finish", {"source": "aws.batch", "jobId": "j-2", "status": "SUCCEEDED"}, "FINISHED",
               date="2026-11-26T02:00:00.000Z", source="eventbridge"),
     ]
+    entries += [  # an orchestrated ECS task, which its state-change events name by its cluster's ARN
+        entry(6, "resource", {"attempt": 2, "launcher": "ecs", "status": "LAUNCHED", "started": START,
+                              "handle": {"cluster": "c", "task_arn": "arn:aws:ecs:us-east-1:1:task/c/t"}}, "RUNNING"),
+        entry(7, "fail", {"source": "aws.ecs", "taskArn": "arn:aws:ecs:us-east-1:1:task/c/t",
+                          "clusterArn": "arn:aws:ecs:us-east-1:1:cluster/c"}, "FAILED", date=STOP,
+              source="eventbridge"),
+    ]
     found = estimate.tasks(entries)
     assert [(t.launcher, t.handle, t.started, t.stopped) for t in found] == [
-        ("local", {"pid": 7}, START, STOP), ("batch", {"job_id": "j-2"}, START, "2026-11-26T02:00:00.000Z")]
+        ("local", {"pid": 7}, START, STOP), ("batch", {"job_id": "j-2"}, START, "2026-11-26T02:00:00.000Z"),
+        ("ecs", {"cluster": "c", "task_arn": "arn:aws:ecs:us-east-1:1:task/c/t"}, START, STOP)]
 
 
 def test_tracking_counts_what_pipelinejobs_did_and_a_local_task_costs_nothing():

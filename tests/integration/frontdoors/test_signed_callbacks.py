@@ -127,3 +127,24 @@ def test_the_stream_keeps_an_ended_jobs_cost(stream_handler, put_events, tables)
     assert kept["prices"] == {"date": "2026-11-26", "region": "us-east-1", "currency": "USD"}
     items = {item["sk"]["S"] for item in support.table_items() if item["pk"]["S"] == f"JOB#{job.uuid}"}
     assert "COST" in items
+
+
+def test_cost_sums_a_pipelines_ended_jobs(stream_handler, put_events, tables):
+    ended = [support.new_job("summed", {"n": n}) for n in range(3)]
+    for job in ended:
+        job.run()
+        job.finish()
+    running = support.new_job("summed", {"n": "still running"})
+    running.run()
+    stream_handler(stream_event(tables.table), LambdaContext())
+    each = [cli_json("cost", job.uuid)[1] for job in ended]
+
+    code, summed = cli_json("cost", "--pipeline", "summed")
+    assert code == 0
+    assert (summed["jobs"], summed["unestimated"]) == (3, 1)  # the running job has no estimate yet
+    for amount in ("compute_usd", "tracking_usd", "total_usd"):
+        assert summed[amount] == pytest.approx(sum(e[amount] for e in each))
+    code, recent = cli_json("cost", "--pipeline", "summed", "--since", "1h")
+    assert (code, recent["jobs"]) == (0, 3)
+    code, error = cli_json("cost", ended[0].uuid, "--pipeline", "summed")
+    assert code == 2 and "one of" in error["message"]

@@ -46,7 +46,10 @@ class Task:
 
     @property
     def key(self) -> tuple[str, str]:
-        return self.launcher, repr(sorted(self.handle.items()))
+        """The same task however it was named: an ECS task by its ARN (its launch names the cluster as the
+        pipeline does, its state-change events by ARN), a Batch job by its id."""
+        handle = self.handle
+        return self.launcher, str(handle.get("task_arn") or handle.get("job_id") or sorted(handle.items()))
 
 
 @dataclass
