@@ -22,7 +22,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from .. import costs, fsm, observability
+from .. import fsm, observability
 from . import deliveries, publish
 
 #: What became of a record's change before its callback: the change (None: not a change of state), or why
@@ -61,6 +61,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         observability.correlate(change["uuid"])
         if change["to"] not in fsm.SETTLED_STATES:
             return
+        from .. import costs  # only a batch with a job that ended pays for this import (orchestration's spec)
+
         costs.record(change["uuid"])  # before the callback: a receiver that keeps failing does not hold it up
         url = record.dynamodb.new_image.get("callback_url")
         if url:
