@@ -35,10 +35,15 @@ class OutputsLauncher(Launcher):
         self.clock = harness.clock
         self.launched: list[str] = []
         self.cancelled: list[str] = []
+        #: Tasks launched and not yet seen ended by a check, and the most there ever were at once.
+        self.running: set[str] = set()
+        self.most_at_once = 0
 
     def launch(self, request: LaunchRequest) -> Launched:
         data, params = request.job.get("data") or {}, request.params
         self.launched.append(request.job_uuid)
+        self.running.add(request.job_uuid)
+        self.most_at_once = max(self.most_at_once, len(self.running))
         exit_code = data.get("exit_code", params.get("exit_code", 0))
         if isinstance(exit_code, list):  # one code per attempt
             exit_code = exit_code[min(request.attempt, len(exit_code)) - 1]
@@ -47,6 +52,12 @@ class OutputsLauncher(Launcher):
                                 "exit_code": exit_code, "outputs": {"data": data, **params.get("outputs", {})}})
 
     def check(self, handle: dict[str, Any]) -> TaskStatus:
+        status = self._status(handle)
+        if status.phase in (Phase.SUCCEEDED, Phase.FAILED):
+            self.running.discard(handle["job"])
+        return status
+
+    def _status(self, handle: dict[str, Any]) -> TaskStatus:
         if handle["job"] in self.cancelled:
             return TaskStatus(Phase.FAILED, "CANCELLED", reason="cancelled")
         if self.clock.now() < handle["started"] + handle["duration"]:
@@ -58,6 +69,7 @@ class OutputsLauncher(Launcher):
 
     def cancel(self, handle: dict[str, Any], reason: str) -> None:
         self.cancelled.append(handle["job"])
+        self.running.discard(handle["job"])
 
 
 @dataclass

@@ -71,3 +71,37 @@ def test_a_fan_out_of_100_then_a_fan_in_reads_every_output_in_item_order(stack: 
     assert record.data == {"bams": [f"{s}.bam" for s in samples]}
     assert sorted(record.parents) == sorted(done.jobs["align"])
     assert set(stack.starts().values()) == {1} and len(stack.starts()) == 102
+
+
+def test_each_dependent_starts_once_when_every_record_is_delivered_twice_at_once(stack_delivering_twice: Stack):
+    """Each batch goes to two consumers at the same moment: a redelivery, raced; and b and c, finishing
+    together, have their records handled concurrently, each adding itself to d's parents."""
+    stack = stack_delivering_twice
+    stack.pipeline("step")
+    spec = {"name": "twice", "inputs": {"n": [1, 2, 3]}, "jobs": {
+        "a": {"pipeline": "step"},
+        "b": {"pipeline": "step", "after": ["a"], "each": "${inputs.n}", "data": {"n": "${item}"}},
+        "c": {"pipeline": "step", "after": ["a"]},
+        "d": {"pipeline": "step", "after": ["b", "c"], "data": {"ns": "${b.outputs.data.n}"}},
+    }}
+
+    done = stack.wait(workflows.submit(spec).uuid)
+
+    assert done.state == "FINISHED"
+    assert done.counts == {"FINISHED": 6}  # counted once each, though every change was handled twice
+    assert len(stack.starts()) == 6 and set(stack.starts().values()) == {1}
+    assert len(stack.launcher.launched) == 6
+    [d] = done.jobs["d"]
+    assert pipelinejobs.get_job(d).record.data == {"ns": [1, 2, 3]}
+
+
+def test_max_concurrency_holds_under_fan_out_and_the_next_job_starts_when_one_ends(stack: Stack):
+    stack.pipeline("work", params={"duration": 60})
+    spec = {"name": "capped", "max_concurrency": 3, "inputs": {"n": list(range(12))},
+            "jobs": {"work": {"pipeline": "work", "each": "${inputs.n}", "data": {"n": "${item}"}}}}
+
+    done = stack.wait(workflows.submit(spec).uuid, timeout=180)
+
+    assert done.state == "FINISHED" and done.counts == {"FINISHED": 12}
+    assert stack.launcher.most_at_once == 3  # never more, and the places were used
+    assert len(stack.launcher.launched) == 12

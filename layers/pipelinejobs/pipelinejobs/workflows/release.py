@@ -50,6 +50,8 @@ from .model import FAILED, FINISHED, RUNNING
 
 #: ``source`` of the events the consumer sends.
 SOURCE = "workflow"
+#: Items whose records of one batch are handled at once (a node's jobs are launched concurrently).
+CONSUMER_THREADS = 16
 #: Concurrent writes when a node is released (two items per job, in one transaction each).
 RELEASE_THREADS = 8
 
@@ -62,18 +64,32 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def process(records: list[dict[str, Any]], config: Config | None = None) -> dict[str, Any]:
-    """Handle a batch of stream records in order. The first that fails is reported (with
-    ``ReportBatchItemFailures`` Lambda retries the batch from it), and none after it is handled: the
-    counting of one item's changes must see them in order."""
+    """Handle a batch of stream records: each item's records in order, different items' at once (the
+    stream orders changes per item only, and each step here is driven by its own item's record). An item
+    whose record fails has its later records left alone; the earliest failure is reported, so Lambda
+    (``ReportBatchItemFailures``) delivers the batch again from there, and what was done after it is
+    found done (every step is idempotent)."""
     consumer = Consumer(config)
-    for record in records:
-        try:
-            consumer.handle(record)
-        except Exception:
-            observability.logger().exception("workflow record failed; it will be retried",
-                                             extra={"keys": record.get("dynamodb", {}).get("Keys")})
-            return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
-    return {"batchItemFailures": []}
+    by_item: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for position, record in enumerate(records):
+        keys = record.get("dynamodb", {}).get("Keys", {})
+        by_item.setdefault(json.dumps(keys, sort_keys=True), []).append((position, record))
+
+    def handle_in_order(item_records: list[tuple[int, dict[str, Any]]]) -> int | None:
+        for position, record in item_records:
+            try:
+                consumer.handle(record)
+            except Exception:
+                observability.logger().exception("workflow record failed; it will be retried",
+                                                 extra={"keys": record.get("dynamodb", {}).get("Keys")})
+                return position
+        return None
+
+    with ThreadPoolExecutor(max_workers=CONSUMER_THREADS) as pool:
+        failed = [position for position in pool.map(handle_in_order, by_item.values()) if position is not None]
+    if not failed:
+        return {"batchItemFailures": []}
+    return {"batchItemFailures": [{"itemIdentifier": records[min(failed)]["dynamodb"]["SequenceNumber"]}]}
 
 
 class Consumer:
