@@ -89,7 +89,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         while True:
             workflow = workflows.get(uuid)
-            if workflow.state in states and not any(e["status"] == "RUNNING" for e in self.sfn.executions()):
+            if workflow.state in states and not any(e["status"] == "RUNNING" for e in self.executions()):
                 return workflow
             if time.monotonic() > deadline:
                 raise AssertionError(f"workflow {uuid} still {workflow.state} after {timeout} s: {workflow.counts}")
@@ -103,10 +103,15 @@ class Stack:
             time.sleep(0.05)
         return value
 
+    def executions(self) -> list[dict[str, Any]]:
+        """Every execution of the job state machine (all pages: the harness's own listing reads one)."""
+        pages = self.sfn.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.sfn.state_machine_arn)
+        return [execution for page in pages for execution in page["executions"]]
+
     def starts(self) -> dict[str, int]:
         """StartExecution calls per job (an execution's name is ``<job>-<run>``): each job's starts."""
         found: dict[str, int] = {}
-        for execution in self.sfn.executions():
+        for execution in self.executions():
             job = execution["name"][:36]
             found[job] = found.get(job, 0) + 1
         return found

@@ -241,13 +241,12 @@ class Consumer:
     def wake(self, uuid: str, workflow: dict[str, Any]) -> None:
         """Give free places to the first queued jobs (in key order: node by node, item by item)."""
         limit = workflow.get("max_concurrency")
-        free = (int(limit) - int(workflow.get("active", 0))) if limit else None
-        if free is not None and free <= 0:
-            return
+        if not limit:
+            return  # without a limit every queued job took its place as it was queued
+        free = int(limit) - int(workflow.get("active", 0))
         # Granted items linger only until launched (at most max_concurrency of them): this page holds the rest.
-        page = (free + int(limit)) if free is not None else None
-        for queued in self.table.query(uuid, items.QUEUE_PREFIX, limit=page):
-            if not queued.get("granted") and self.take_place(uuid, queued) and free is not None:
+        for queued in self.table.query(uuid, items.QUEUE_PREFIX, limit=free + int(limit)) if free > 0 else ():
+            if not queued.get("granted") and self.take_place(uuid, queued):
                 free -= 1
                 if free == 0:
                     return
