@@ -11,6 +11,7 @@ import pytest
 from sfn_harness import running
 from workflows_support import OutputsLauncher, Stack, template_filters
 
+from pipelinejobs import clients, service
 from pipelinejobs.launchers import LAUNCHERS
 from pipelinejobs.local.pollers import StreamPoller
 from pipelinejobs.workflows import release
@@ -43,6 +44,10 @@ def running_stack(env, dynamodb_local: str, monkeypatch: pytest.MonkeyPatch, tmp
             yield Stack(harness, launcher, poller, batches)
         finally:
             poller.stop()
+            # Clients built under mock_aws sign with its fake keys, and DynamoDB Local keeps tables per key: a
+            # later test's cached client would look in another key's tables.
+            clients._client.cache_clear()
+            service._store_for.cache_clear()
 
 
 @pytest.fixture
