@@ -23,6 +23,7 @@ def running_stack(env, dynamodb_local: str, monkeypatch: pytest.MonkeyPatch, tmp
     each batch handed to ``deliveries`` consumers at the same moment (2: every record delivered twice, at once)."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODBSTREAMS", dynamodb_local)
+    forget_clients()  # DynamoDB Local keeps tables per access key: every client here must sign with mock_aws's
     with running(monkeypatch, tmp_path) as harness:
         launcher = OutputsLauncher(harness)
         monkeypatch.setitem(LAUNCHERS, "outputs", launcher)
@@ -44,10 +45,12 @@ def running_stack(env, dynamodb_local: str, monkeypatch: pytest.MonkeyPatch, tmp
             yield Stack(harness, launcher, poller, batches)
         finally:
             poller.stop()
-            # Clients built under mock_aws sign with its fake keys, and DynamoDB Local keeps tables per key: a
-            # later test's cached client would look in another key's tables.
-            clients._client.cache_clear()
-            service._store_for.cache_clear()
+            forget_clients()  # built under mock_aws, with its keys: a later test's would look in other tables
+
+
+def forget_clients() -> None:
+    clients._client.cache_clear()
+    service._store_for.cache_clear()
 
 
 @pytest.fixture

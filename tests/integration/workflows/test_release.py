@@ -39,6 +39,8 @@ def test_a_diamond_runs_each_job_once_after_its_parents_with_their_outputs(stack
     assert outputs_of(d)["data"] == record.data
     assert stack.starts() == {job: 1 for job in (a, b, c, d)}
     assert [node.state for node in done.nodes] == ["finished"] * 4
+    assert [w.uuid for w in workflows.list(state="FINISHED")] == [submitted.uuid]  # from the catalog index
+    assert workflows.list(state="RUNNING") == [] and workflows.list(since="2999-01-01") == []
     assert workflows.submit(spec).uuid == submitted.uuid  # get-or-create
     assert stack.starts() == {job: 1 for job in (a, b, c, d)}
 
