@@ -107,3 +107,37 @@ def test_max_concurrency_holds_under_fan_out_and_the_next_job_starts_when_one_en
     assert done.state == "FINISHED" and done.counts == {"FINISHED": 12}
     assert stack.launcher.most_at_once == 3  # never more, and the places were used
     assert len(stack.launcher.launched) == 12
+
+
+def test_a_launch_that_dies_between_claiming_its_job_and_starting_it_is_finished_once_by_the_retry(
+        stack: Stack, monkeypatch):
+    """The consumer crashes after the job is created and claimed, before StartExecution: the stream delivers
+    the record again, and the retry claims the same run (its id is derived) and starts it once."""
+    from pipelinejobs.orchestration import launch
+
+    real_client, crashes = launch.client, []
+
+    def crashing(service: str):
+        real = real_client(service)
+
+        class Crashing:
+            def __getattr__(self, name: str):
+                return getattr(real, name)
+
+            def start_execution(self, **kwargs):
+                if not crashes:
+                    crashes.append(kwargs["name"])
+                    raise RuntimeError("the function died here")
+                return real.start_execution(**kwargs)
+
+        return Crashing()
+
+    monkeypatch.setattr(launch, "client", crashing)
+    stack.pipeline("step")
+
+    done = stack.wait(workflows.submit({"name": "crash", "jobs": {"a": {"pipeline": "step"},
+                                                                 "b": {"pipeline": "step", "after": ["a"]}}}).uuid)
+
+    assert done.state == "FINISHED" and done.counts == {"FINISHED": 2}
+    assert crashes and crashes[0].startswith(done.jobs["a"][0])  # a's first start died
+    assert stack.starts() == {done.jobs["a"][0]: 1, done.jobs["b"][0]: 1}
