@@ -148,3 +148,27 @@ def test_cost_sums_a_pipelines_ended_jobs(stream_handler, put_events, tables):
     assert (code, recent["jobs"]) == (0, 3)
     code, error = cli_json("cost", ended[0].uuid, "--pipeline", "summed")
     assert code == 2 and "one of" in error["message"]
+
+
+def test_cost_sums_a_workflows_jobs(stream_handler, put_events, tables, monkeypatch):
+    from types import SimpleNamespace
+
+    from pipelinejobs import workflows
+
+    ended = [support.new_job("in-a-workflow", {"n": n}) for n in range(2)]
+    for job in ended:
+        job.run()
+        job.fail()
+    stream_handler(stream_event(tables.table), LambdaContext())
+    graph = {"align": [ended[0].uuid], "count": [ended[1].uuid, ended[1].uuid]}  # a job named twice counts once
+    monkeypatch.setattr(workflows, "get", lambda uuid: SimpleNamespace(uuid=uuid, jobs=graph))
+
+    code, summed = cli_json("cost", "--workflow", "wf-1")
+    assert code == 0
+    assert (summed["jobs"], summed["unestimated"]) == (2, 0)
+    assert summed["total_usd"] == pytest.approx(sum(cli_json("cost", j.uuid)[1]["total_usd"] for j in ended))
+
+
+def test_cost_of_an_unknown_workflow_is_not_found(tables):
+    code, error = cli_json("cost", "--workflow", "00000000-0000-0000-0000-000000000000")
+    assert code == 3, error

@@ -41,10 +41,8 @@ def cost(out: Output, job: str | None, pipeline_uuid: str | None, since: Any, wo
 
         uuids, what = [j.uuid for j in list_jobs(pipeline_uuid=pipeline_uuid, since=since)], f"pipeline {pipeline_uuid}"
     else:
-        try:
-            from .. import workflows  # type: ignore[attr-defined]
-        except ImportError:
-            raise click.ClickException("--workflow needs pipelinejobs.workflows, which this install lacks") from None
+        from .. import workflows
+
         uuids = [uuid for names in workflows.get(workflow_uuid).jobs.values() for uuid in names]
         what = f"workflow {workflow_uuid}"
     out.record(costs.summed(uuids), title=f"cost of {what}")
