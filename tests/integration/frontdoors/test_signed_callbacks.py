@@ -99,11 +99,15 @@ def test_a_delivery_that_kept_failing_is_redelivered(stream_handler, put_events,
         [failed] = deliveries.deliveries(job.uuid)  # ... and every attempt so far is kept
         assert (failed.delivered, [a["status"] for a in failed.attempts]) == (False, [500] * callback.ATTEMPTS)
 
+        answer[0] = (404, b"{}")  # a refusal is not retried, and the redelivery fails
+        code, error = cli_json("callbacks", job.uuid, "--redeliver")
+        assert code == 1 and "HTTP 404" in error["message"]
+
         answer[0] = (204, b"")  # the receiver is back
         code, redelivered = cli_json("callbacks", job.uuid, "--redeliver")
     assert code == 0
     assert redelivered["delivered"] is True
-    assert [a["status"] for a in redelivered["attempts"]] == [500] * callback.ATTEMPTS + [204]
+    assert [a["status"] for a in redelivered["attempts"]] == [500] * callback.ATTEMPTS + [404, 204]
     _, headers, body = receiver.requests[-1]
     assert body == failed.body.encode()  # the same notification, signed afresh
     assert recipe().verify(job.signing_key, headers[signing.HEADER], body)

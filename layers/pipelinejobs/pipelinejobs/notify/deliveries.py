@@ -56,10 +56,13 @@ def deliveries(uuid: str, *, config: Config | None = None) -> list[Delivery]:
 
 def redeliver(uuid: str, seq: int | None = None, *, config: Config | None = None) -> Delivery:
     """Send again the delivery of change ``seq`` (default: the latest that was not delivered), to the URL it
-    was meant for, signed afresh; raises CallbackFailed if it fails again."""
+    was meant for, signed afresh; raises CallbackFailed if it is not delivered this time either."""
     config = config or Config.from_env()
     failed = [d for d in deliveries(uuid, config=config) if (d.seq == seq if seq is not None else not d.delivered)]
     if not failed:
         what = f"no delivery of change {seq}" if seq is not None else "no failed delivery"
         raise DeliveryNotFound(f"job {uuid} has {what} to send again")
-    return _send(failed[-1], config)
+    delivery = _send(failed[-1], config)
+    if not delivery.delivered:  # refused, or an address not allowed: post() does not raise for those
+        raise callback.CallbackFailed(f"callback for job {uuid} not delivered: {delivery.attempts[-1]['error']}")
+    return delivery
