@@ -7,10 +7,10 @@ its on-failure destination). The template filters the stream to job items
 (``sk = JOB``); a change of another kind that reaches here anyway is skipped.
 
 For each change of state it publishes one EventBridge event (a batch's changes
-go up to 10 a PutEvents call, in order) and, when the job enters a completion
-state has its cost estimated (:mod:`..costs`) and, if it has a ``callback_url``,
-the callback POSTed, signed, each attempt kept (:mod:`.deliveries`). A record fails on its
-own: its change could not be read or published, its cost not stored, or its callback not delivered.
+go up to 10 a PutEvents call, in order). A job that enters a completion state has
+its cost estimated and kept (:mod:`..costs`) and, if it has a ``callback_url``, its
+callback POSTed, signed, each attempt kept (:mod:`.deliveries`). A record fails on its
+own: its change could not be read or published, its cost not kept, or its callback not delivered.
 Delivery is at least once: a retried record publishes again, so consumers
 deduplicate on ``detail.uuid`` + ``detail.seq``.
 """
