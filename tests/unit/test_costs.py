@@ -134,6 +134,11 @@ def test_a_users_prices_file_overrides_the_packaged_prices(tmp_path, monkeypatch
     assert current["fargate"]["x86_64"] == {"vcpu_hour": 0.05, "gb_hour": 0.004445}  # the rest stays
 
 
+def test_prices_may_be_given_inline_as_a_functions_environment_can(monkeypatch):
+    monkeypatch.setenv(prices.PRICES_ENV, '{"region": "eu-west-1", "lambda": {"request": 0.0000003}}')
+    assert (prices.current()["region"], prices.current()["lambda"]["request"]) == ("eu-west-1", 0.0000003)
+
+
 def test_a_prices_file_with_a_bad_value_is_refused_naming_it(tmp_path, monkeypatch):
     mine = tmp_path / "prices.json"
     mine.write_text(json.dumps({"ec2": {"m5.large": {"hour": "cheap"}}}))

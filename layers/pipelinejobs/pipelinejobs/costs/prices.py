@@ -1,9 +1,10 @@
 """Prices, as data: the packaged ``prices.json`` (AWS list prices of its ``date`` in its ``region``),
 with a user's own file over it.
 
-``PIPELINEJOBS_PRICES`` names a JSON file of the same shape holding only what differs (another region's
-prices, a negotiated rate, an instance type not listed): it is merged key by key over the packaged prices,
-and its ``date`` and ``region`` say whose prices they are. Every estimate stores the date and region it was
+``PIPELINEJOBS_PRICES`` holds a JSON object of the same shape with only what differs (another region's
+prices, a negotiated rate, an instance type not listed), or names a file holding one: it is merged key by
+key over the packaged prices, and its ``date`` and ``region`` say whose prices they are. Inline JSON suits a
+Lambda function's environment (no file to ship); a file suits a shell. Every estimate stores the date and region it was
 priced with, so an estimate read later says what it was computed from.
 """
 
@@ -46,18 +47,23 @@ def _packaged() -> Prices:
 
 
 @cache
-def _from_file(path: str) -> Prices:
+def _overridden(setting: str) -> Prices:
+    inline = setting.lstrip().startswith("{")
     try:
-        with open(path) as file:
-            over = json.load(file)
+        if inline:
+            over = json.loads(setting)
+        else:
+            with open(setting) as file:
+                over = json.load(file)
     except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"{PRICES_ENV}={path}: cannot read it as JSON ({exc})") from None
+        where = "its JSON" if inline else setting
+        raise ConfigurationError(f"{PRICES_ENV}: cannot read {where} as JSON ({exc})") from None
     if not isinstance(over, dict):
-        raise ConfigurationError(f"{PRICES_ENV}={path}: must hold a JSON object like the packaged prices.json")
+        raise ConfigurationError(f"{PRICES_ENV}: must hold a JSON object like the packaged prices.json")
     return _merged(_packaged(), over, "prices")
 
 
 def current() -> Prices:
-    """The prices in force: the packaged ones, or a user's file (``PIPELINEJOBS_PRICES``) over them."""
-    path = os.environ.get(PRICES_ENV)
-    return _from_file(path) if path else _packaged()
+    """The prices in force: the packaged ones, or the user's (``PIPELINEJOBS_PRICES``) over them."""
+    setting = os.environ.get(PRICES_ENV)
+    return _overridden(setting) if setting else _packaged()
