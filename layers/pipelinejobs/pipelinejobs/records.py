@@ -29,6 +29,8 @@ class JobRecord:
     version: int = 0
     rejections: int = 0
     callback_url: str | None = None
+    #: The job asked to hear of every change of state at its ``callback_url``, not only of its end.
+    callback_changes: bool = False
     # Orchestration (pipelinejobs.orchestration), written only with trusted events:
     #: The run (one execution and its continuations) that owns the job; its steps expect it.
     run_id: str | None = None

@@ -176,3 +176,29 @@ def test_cost_sums_a_workflows_jobs(stream_handler, put_events, tables, monkeypa
 def test_cost_of_an_unknown_workflow_is_not_found(tables):
     code, error = cli_json("cost", "--workflow", "00000000-0000-0000-0000-000000000000")
     assert code == 3, error
+
+
+def test_a_job_that_asks_hears_of_every_change_signed(stream_handler, put_events, receiving, tables):
+    with LoopbackServer(lambda *_: (200, b"{}")) as receiver:
+        first = support.new_job("state-changes")
+        job = type(first)(first.pipeline_uuid, {"every": 1}, callback_url=receiver.url, callback_changes=True).setup()
+        job.run()
+        job.update({"progress": 0.5})  # no change of state: nothing to tell
+        job.finish()
+        stream_handler(stream_event(tables.table), LambdaContext())
+    told = [json.loads(body) for _, _, body in receiver.requests]
+    assert [(c["from"], c["to"]) for c in told] == [(None, "CREATED"), ("CREATED", "RUNNING"), ("RUNNING", "FINISHED")]
+    verify = recipe().verify
+    assert all(verify(job.signing_key, headers[signing.HEADER], body) for _, headers, body in receiver.requests)
+    assert [(d.kind, d.delivered) for d in deliveries.deliveries(job.uuid)] == [
+        ("state_change", True), ("state_change", True), ("completion", True)]
+    assert type(first)._from_record(job.refresh().record).callback_changes is True
+
+
+def test_asking_for_changes_without_a_callback_url_is_refused_naming_the_field(tables):
+    from pipelinejobs.errors import InvalidEvent
+
+    first = support.new_job("state-changes")
+    with pytest.raises(InvalidEvent) as refused:
+        type(first)(first.pipeline_uuid, {"every": 2}, callback_changes=True).setup()
+    assert refused.value.errors[0]["field"] == "callback_changes"

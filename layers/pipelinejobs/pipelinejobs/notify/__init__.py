@@ -9,7 +9,8 @@ its on-failure destination). The template filters the stream to job items
 For each change of state it publishes one EventBridge event (a batch's changes
 go up to 10 a PutEvents call, in order). A job that enters a completion state has
 its cost estimated and kept (:mod:`..costs`) and, if it has a ``callback_url``, its
-callback POSTed, signed, each attempt kept (:mod:`.deliveries`). A record fails on its
+callback POSTed, signed, each attempt kept (:mod:`.deliveries`); a job that asked for them
+(``callback_changes``) has every other change of state POSTed the same way. A record fails on its
 own: its change could not be read or published, its cost not kept, or its callback not delivered.
 Delivery is at least once: a retried record publishes again, so consumers
 deduplicate on ``detail.uuid`` + ``detail.seq``.
@@ -59,14 +60,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if change is None:
             return
         observability.correlate(change["uuid"])
-        if change["to"] not in fsm.SETTLED_STATES:
-            return
-        from .. import costs  # only a batch with a job that ended pays for this import (orchestration's spec)
+        ended = change["to"] in fsm.SETTLED_STATES
+        if ended:
+            from .. import costs  # only a batch with a job that ended pays for this import (orchestration's spec)
 
-        costs.record(change["uuid"])  # before the callback: a receiver that keeps failing does not hold it up
-        url = record.dynamodb.new_image.get("callback_url")
-        if url:
-            deliveries.deliver(url, change)
+            costs.record(change["uuid"])  # before the callback: a receiver that keeps failing does not hold it up
+        job = record.dynamodb.new_image
+        if job.get("callback_url") and (ended or job.get("callback_changes")):
+            deliveries.deliver(job["callback_url"], change,
+                               kind=deliveries.COMPLETION if ended else deliveries.STATE_CHANGE)
 
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=finish, processor=processor, context=context)

@@ -1,8 +1,9 @@
 """Signed callback deliveries, each attempt kept: what ``pipelinejobs callbacks UUID`` lists and redelivers.
 
 A delivery is one change of a job told to its ``callback_url`` (``kind`` "completion": it entered a settled
-state), stored beside the job (:mod:`pipelinejobs.storage.annex`, ``CB#<seq>``) with its exact body and every
-attempt: when, the answer's status, what went wrong. Every attempt is signed with the job's signing key
+state; "state_change": any other change, for a job created with ``callback_changes``), stored beside the
+job (:mod:`pipelinejobs.storage.annex`, ``CB#<seq>``) with its exact body and every attempt: when, the
+answer's status, what went wrong. Every attempt is signed with the job's signing key
 (:mod:`pipelinejobs.signing`), at the time it is made. The stream function delivers with
 :mod:`.callback`'s retries; when they run out its record is retried, and the attempts add up on the same
 delivery. One already delivered is not sent again by a retried record. A delivery that failed (a refusal,
@@ -21,7 +22,9 @@ from ..records import now_iso
 from ..storage.annex import Delivery, get_annex
 from . import callback
 
+#: What a delivery tells: the job's end, or (a job that asked for them) another change of state.
 COMPLETION = "completion"
+STATE_CHANGE = "state_change"
 
 
 def _send(delivery: Delivery, config: Config) -> Delivery:

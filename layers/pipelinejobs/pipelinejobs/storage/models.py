@@ -143,6 +143,7 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         data = JSONAttribute(default=dict)
         parents = ListAttribute(of=UnicodeAttribute, default=list)
         callback_url = UnicodeAttribute(null=True)
+        callback_changes = BooleanAttribute(null=True)  # absent unless asked for: no byte more on other jobs
         rejections = NumberAttribute(default=0)
         run_id = UnicodeAttribute(null=True)
         execution_arn = UnicodeAttribute(null=True)
