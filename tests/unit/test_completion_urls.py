@@ -80,7 +80,7 @@ def test_an_address_embedding_a_public_ipv4_address_is_public(monkeypatch):
 
 
 def _embeddings(v4: ipaddress.IPv4Address) -> list[ipaddress.IPv6Address]:
-    """``v4`` embedded as each translator or tunnel that callback_urls unwraps would carry it."""
+    """``v4`` embedded as each translator or tunnel that completion_urls unwraps would carry it."""
     n = int(v4)
     return [ipaddress.IPv6Address(f"::ffff:{v4}"), ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b::")) | n),
             ipaddress.IPv6Address(int(ipaddress.IPv6Address("2002::")) | n << 80)]

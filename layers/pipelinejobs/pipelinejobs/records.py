@@ -29,6 +29,8 @@ class JobRecord:
     version: int = 0
     rejections: int = 0
     callback_url: str | None = None
+    #: The job asked to hear of every change of state at its ``callback_url``, not only of its end.
+    callback_changes: bool = False
     # Orchestration (pipelinejobs.orchestration), written only with trusted events:
     #: The run (one execution and its continuations) that owns the job; its steps expect it.
     run_id: str | None = None
@@ -44,6 +46,9 @@ class JobRecord:
     generation: int = 0
     #: When the job last heard from anyone: every event recorded, and every repeated callback (a heartbeat).
     last_heartbeat: str | None = None
+    #: A workflow's job: ``{"uuid": <workflow>, "node": <job name in its spec>, "index": <fan-out item>}``
+    #: (pipelinejobs.workflows), set when the job is created; None for a job of no workflow.
+    workflow: dict[str, Any] | None = None
 
     @property
     def scope(self) -> str:

@@ -7,9 +7,11 @@ its on-failure destination). The template filters the stream to job items
 (``sk = JOB``); a change of another kind that reaches here anyway is skipped.
 
 For each change of state it publishes one EventBridge event (a batch's changes
-go up to 10 a PutEvents call, in order) and, when the job enters a completion
-state and has a ``callback_url``, POSTs the completion. A record fails on its own:
-its change could not be read or published, or its callback not delivered.
+go up to 10 a PutEvents call, in order). A job that enters a completion state has
+its cost estimated and kept (:mod:`..costs`) and, if it has a ``callback_url``, its
+callback POSTed, signed, each attempt kept (:mod:`.deliveries`); a job that asked for them
+(``callback_changes``) has every other change of state POSTed the same way. A record fails on its
+own: its change could not be read or published, its cost not kept, or its callback not delivered.
 Delivery is at least once: a retried record publishes again, so consumers
 deduplicate on ``detail.uuid`` + ``detail.seq``.
 """
@@ -22,7 +24,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from .. import fsm, observability
-from . import completion, publish
+from . import deliveries, publish
 
 #: What became of a record's change before its callback: the change (None: not a change of state), or why
 #: it could not be read or published.
@@ -58,9 +60,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if change is None:
             return
         observability.correlate(change["uuid"])
-        url = record.dynamodb.new_image.get("callback_url")
-        if url and change["to"] in fsm.SETTLED_STATES:
-            completion.post(url, change)
+        ended = change["to"] in fsm.SETTLED_STATES
+        if ended:
+            from .. import costs  # only a batch with a job that ended pays for this import (orchestration's spec)
+
+            costs.record(change["uuid"])  # before the callback: a receiver that keeps failing does not hold it up
+        job = record.dynamodb.new_image
+        if job.get("callback_url") and (ended or job.get("callback_changes")):
+            deliveries.deliver(job["callback_url"], change,
+                               kind=deliveries.COMPLETION if ended else deliveries.STATE_CHANGE)
 
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     return process_partial_response(event=event, record_handler=finish, processor=processor, context=context)

@@ -8,6 +8,8 @@ a 5xx, 408, 429 or network failure is tried again with exponential backoff
 record is retried. Any other 4xx, or a redirect (never followed), is the receiver saying
 no: logged, not retried. Only http(s) URLs whose host resolves to public addresses are
 called, on the very address that was checked (see :mod:`pipelinejobs.completion_urls`).
+Each attempt is signed anew (:mod:`pipelinejobs.signing`) and told to ``on_attempt``, which keeps it
+(:mod:`.deliveries`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import json
 import random
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import SplitResult
 
-from .. import completion_urls, observability
+from .. import completion_urls, observability, signing
 from ..errors import InvalidEvent
 
 ATTEMPTS = 4
@@ -29,11 +32,15 @@ BACKOFF_BASE_SECONDS = 0.5
 _RETRIED_4XX = {408, 429}
 
 
+#: Told of each attempt: the answer's status (None: no answer, or not called) and what went wrong, if anything.
+AttemptSeen = Callable[[int | None, str | None], None]
+
+
 class CallbackFailed(RuntimeError):
     """The callback URL did not accept the POST after every attempt."""
 
 
-def _attempt(parts: SplitResult, body: bytes) -> int:
+def _attempt(parts: SplitResult, body: bytes, signing_key: str | None = None) -> int:
     """One POST, connected to an address of the URL's host that was checked as public just now."""
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)
@@ -43,9 +50,12 @@ def _attempt(parts: SplitResult, body: bytes) -> int:
     # Connect to the checked address; TLS still verifies the certificate against the host name.
     connection._create_connection = lambda _, *args, **kwargs: socket.create_connection((address, port), *args,
                                                                                         **kwargs)
+    headers = {"Content-Type": "application/json", "User-Agent": "pipelinejobs-callback"}
+    if signing_key is not None:
+        headers[signing.HEADER] = signing.signature(signing_key, body)
     try:
         connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
-                           headers={"Content-Type": "application/json", "User-Agent": "pipelinejobs-callback"})
+                           headers=headers)
         response = connection.getresponse()
         response.read()
         return response.status
@@ -53,12 +63,15 @@ def _attempt(parts: SplitResult, body: bytes) -> int:
         connection.close()
 
 
-def post(url: str, change: dict[str, Any], *, attempts: int = ATTEMPTS) -> None:
+def post(url: str, change: dict[str, Any], *, attempts: int = ATTEMPTS, signing_key: str | None = None,
+         on_attempt: AttemptSeen = lambda status, problem: None) -> None:
+    """POST ``change``, signed with ``signing_key`` if one is given, retrying as the module says."""
     log = observability.logger()
     try:
         parts = completion_urls.check(url)
     except InvalidEvent as exc:  # a job stored before URLs were checked at creation
         log.warning("callback_url not called", extra={"uuid": change["uuid"], "problem": exc.errors[0]["problem"]})
+        on_attempt(None, f"not called: callback_url {exc.errors[0]['problem']}")
         return
     body = json.dumps(change).encode()
     problem = ""
@@ -66,13 +79,16 @@ def post(url: str, change: dict[str, Any], *, attempts: int = ATTEMPTS) -> None:
         if attempt:
             time.sleep(random.uniform(0, BACKOFF_BASE_SECONDS * 2**attempt))
         try:
-            status = _attempt(parts, body)
+            status = _attempt(parts, body, signing_key)
         except completion_urls.ForbiddenAddress as exc:
             log.warning("callback_url not called", extra={"uuid": change["uuid"], "problem": str(exc)})
+            on_attempt(None, f"not called: {exc}")
             return
         except (http.client.HTTPException, OSError) as exc:  # TimeoutError and ssl.SSLError are OSErrors
             problem = f"{type(exc).__name__}: {exc}"
+            on_attempt(None, problem)
             continue
+        on_attempt(status, None if status < 300 else f"HTTP {status}")
         if status < 300:
             log.info("callback delivered", extra={"uuid": change["uuid"], "status": status})
             return

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Self
 
-from .. import creation, fsm, identity, tokens
+from .. import creation, fsm, identity, signing, tokens
 from ..config import Config
 from ..errors import ConfigurationError, InvalidTransition, JobNotFound, WaitTimeout
 from ..records import HistoryEntry, JobRecord, JobSummary, Outcome
@@ -28,9 +28,9 @@ Transport = Callable[[dict[str, Any]], Outcome]
 class PipelineJob:
     def __init__(self, pipeline: str, data: dict[str, Any] | None = None, *,
                  parents: Iterable[str] | None = None, callback_url: str | None = None,
-                 config: Config | None = None, transport: Transport | None = None):
+                 callback_changes: bool = False, config: Config | None = None, transport: Transport | None = None):
         """A job of ``pipeline`` (its uuid, or its name: ``setup`` finds it); ``callback_url`` is POSTed when
-        it ends.
+        it ends, and at every change of state too with ``callback_changes`` (table access only).
 
         ``transport`` sends events; the default acts on the table directly. A transport that can also create
         and read jobs (``WebhookTransport``) makes the job need nothing else: ``setup`` asks the server, whose
@@ -40,6 +40,7 @@ class PipelineJob:
         self.data = dict(data or {})
         self.parents = sorted(parents or [])
         self.callback_url = callback_url
+        self.callback_changes = callback_changes
         #: Known at once when the pipeline is named by its uuid; from ``setup`` when by its name.
         self.pipeline_uuid = pipeline if identity.UUID.fullmatch(pipeline) else None
         self.uuid = identity.job_uuid(pipeline, self.data, self.parents) if self.pipeline_uuid else None
@@ -52,7 +53,7 @@ class PipelineJob:
     @classmethod
     def _from_record(cls, record: JobRecord, config: Config | None = None) -> Self:
         job = cls(record.pipeline_uuid, record.data, parents=record.parents, callback_url=record.callback_url,
-                  config=config)
+                  callback_changes=record.callback_changes, config=config)
         job._record = record
         return job
 
@@ -111,13 +112,16 @@ class PipelineJob:
         if self._remote:
             if data:
                 raise ConfigurationError("setup(data) needs table access: POST /jobs records no create data")
+            if self.callback_changes:
+                raise ConfigurationError("callback_changes needs table access: POST /jobs does not take it")
             self._granted = self._transport.create_job(self.pipeline, self.data, parents=self.parents,
                                                        callback_url=self.callback_url)
             record = transports.job_record(self._granted)
         else:
             record, _ = creation.create_job(self.pipeline, self.data, parents=self.parents,
-                                            callback_url=self.callback_url, trusted=True, create_data=data,
-                                            source="sdk", config=self._config)  # read after the checks
+                                            callback_url=self.callback_url, callback_changes=self.callback_changes,
+                                            trusted=True, create_data=data, source="sdk",
+                                            config=self._config)  # read after the checks
         self._record, self.uuid, self.pipeline_uuid = record, record.uuid, record.pipeline_uuid
         return self
 
@@ -227,6 +231,13 @@ class PipelineJob:
         if self._granted:
             return self._granted["token"]
         return tokens.job_token(tokens.secret(self.config), self._known_uuid())
+
+    @property
+    def signing_key(self) -> str:
+        """The key this job's callbacks are signed with (``X-PipelineJobs-Signature``): its UTF-8 bytes are the
+        HMAC-SHA256 key. Derived from the secret, so it takes table access or an admin's secret to obtain;
+        docs/operations.md, "Signed notifications", has the receiver's check."""
+        return signing.signing_key(tokens.secret(self.config), self._known_uuid())
 
     @property
     def path(self) -> str:

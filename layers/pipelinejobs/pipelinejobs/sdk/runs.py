@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,6 @@ from .. import fsm, identity
 from ..config import Config
 from ..errors import (
     ConcurrencyConflict,
-    ConfigurationError,
     InvalidTransition,
     PipelineJobsError,
     PreconditionFailed,
@@ -40,6 +38,7 @@ from ..launchers import get_launcher
 from ..launchers.aws import client
 from ..orchestration import clock
 from ..orchestration.flow import LIVE_STATES, claim_id
+from ..orchestration.launch import state_machine_arn
 from ..orchestration.spec import TaskSpec
 from ..orchestration.state import RunState
 from ..records import JobSummary
@@ -101,13 +100,6 @@ class AttemptLog:
     #: Where the output is: ``{"files": {...}}`` (read below) or ``{"cloudwatch": {group, stream}}``.
     pointer: dict[str, Any] | None
     output: dict[str, str] = field(default_factory=dict)
-
-
-def state_machine_arn() -> str:
-    arn = os.environ.get("PIPELINEJOBS_STATE_MACHINE_ARN")
-    if not arn:
-        raise ConfigurationError("PIPELINEJOBS_STATE_MACHINE_ARN is not set: name the job state machine")
-    return arn
 
 
 # ---- start ----------------------------------------------------------------------------

@@ -117,7 +117,8 @@ class DynamoDBJobStore(JobStore):
             pk=job_pk(job.uuid), sk=JOB_SK, uuid=job.uuid, pipeline_uuid=job.pipeline_uuid, state=job.state,
             last_event=job.last_event, created=job.created, updated=job.updated, started=job.started,
             path=job.path, data=job.data, parents=job.parents, callback_url=job.callback_url,
-            rejections=job.rejections, generation=job.generation, last_heartbeat=job.last_heartbeat,
+            callback_changes=job.callback_changes or None, rejections=job.rejections, generation=job.generation,
+            last_heartbeat=job.last_heartbeat, workflow=job.workflow,
             **{name: getattr(job, name) for name in ORCHESTRATION_FIELDS}, **versioned,
             gsi1pk=by_pipeline_pk(job.pipeline_uuid, shard(job.uuid)), gsi2pk=catalog_pk(shard(job.uuid)),
             gsi_sk=gsi_sk(job.state, job.created, job.uuid),
@@ -129,9 +130,11 @@ class DynamoDBJobStore(JobStore):
             uuid=item.uuid, pipeline_uuid=item.pipeline_uuid, state=item.state, last_event=item.last_event,
             created=item.created, updated=item.updated, path=item.path, data=item.data or {},
             parents=list(item.parents or []), started=item.started, version=int(item.version),
-            rejections=int(item.rejections or 0), callback_url=item.callback_url, run_id=item.run_id,
+            rejections=int(item.rejections or 0), callback_url=item.callback_url,
+            callback_changes=bool(item.callback_changes), run_id=item.run_id,
             execution_arn=item.execution_arn, attempt=int(item.attempt or 0), launch=item.launch,
             task_token=item.task_token, generation=int(item.generation or 0), last_heartbeat=item.last_heartbeat,
+            workflow=item.workflow,
         )
 
     def _event_item(self, uuid: str, entry: HistoryEntry):

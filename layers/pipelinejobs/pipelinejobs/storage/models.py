@@ -153,6 +153,7 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         data = JSONAttribute(default=dict)
         parents = ListAttribute(of=UnicodeAttribute, default=list)
         callback_url = UnicodeAttribute(null=True)
+        callback_changes = BooleanAttribute(null=True)  # absent unless asked for: no byte more on other jobs
         rejections = NumberAttribute(default=0)
         run_id = UnicodeAttribute(null=True)
         execution_arn = UnicodeAttribute(null=True)
@@ -161,6 +162,7 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         task_token = UnicodeAttribute(null=True)
         generation = NumberAttribute(default=0)
         last_heartbeat = UnicodeAttribute(null=True)
+        workflow = JSONAttribute(null=True)
         version = VersionAttribute()
         gsi1pk = UnicodeAttribute()
         gsi2pk = UnicodeAttribute()
