@@ -7,7 +7,8 @@ is finished by the redelivery of the record that started it:
 1. **A job's change of state** (its item, which carries ``workflow``) is counted in one transaction: its
    slot is set to the new state, conditioned on the slot's ``seq`` being older than the job's version
    (the idempotency marker: a redelivered record changes nothing), and its node's ``n_<state>`` counters
-   move. A job that ended gives back its place (``active``). A job that FAILED under ``on_failure: stop``
+   move. A job that ended gives back its place (``active``, once: its slot's ``holds_place`` is the marker).
+   A job that FAILED under ``on_failure: stop``
    sets the workflow's ``stopped`` (once).
 2. **A node whose jobs all finished** (seen on its item's record: ``n_FINISHED`` reached ``total``) adds
    itself to each child's ``done_after`` (a set: adding twice is adding once). That is how a fan-in knows
@@ -139,9 +140,9 @@ class Consumer:
             update_action(uuid, items.node_sk(node), expression, names=counters,
                           params={":one": 1, **({":minus": -1} if before else {})}),
         ]
-        if progress.live(before) and not progress.live(after):  # it ended: its place under max_concurrency is free
-            actions.append(update_action(uuid, items.WORKFLOW_SK, "ADD active :minus", params={":minus": -1}))
         self.table.transact(actions)  # False: counted before (a redelivery); what follows is idempotent
+        if progress.live(before) and not progress.live(after):  # it ended: its place under max_concurrency is free
+            self._give_back(uuid, node, index)
         if after == "FAILED":
             self.table.update(uuid, items.WORKFLOW_SK, "SET stopped = :why",
                               condition="attribute_not_exists(stopped) AND #state = :running AND on_failure = :stop",
@@ -228,10 +229,14 @@ class Consumer:
             self.launch(uuid, new)
 
     def take_place(self, uuid: str, queued: dict[str, Any]) -> bool:
-        """Grant a queued job a place if the workflow runs and has one free; False if not (it waits)."""
+        """Grant a queued job a place if the workflow runs and has one free; False if not (it waits). Its slot
+        holds the place (``holds_place``) until the job ends: given back once, however often its end is seen
+        (an orchestration retry after a callback task failed itself ends the job twice)."""
         return self.table.transact([
             update_action(uuid, queued["sk"], "SET granted = :yes",
                           condition="attribute_exists(sk) AND attribute_not_exists(granted)", params={":yes": True}),
+            update_action(uuid, items.slot_sk(queued["node"], int(queued["index"])), "SET holds_place = :yes",
+                          params={":yes": True}),
             update_action(uuid, items.WORKFLOW_SK, "ADD active :one",
                           condition="#state = :running AND attribute_not_exists(stopped) AND "
                                     "(attribute_not_exists(max_concurrency) OR active < max_concurrency)",
@@ -320,9 +325,17 @@ class Consumer:
                               params={":why": reason}),
                 update_action(uuid, items.node_sk(queued["node"]), "ADD skipped :one", params={":one": 1}),
             ]
+        self.table.transact(actions)  # False: done before this retry
         if job is None or not progress.live(job.state):
-            actions.append(update_action(uuid, items.WORKFLOW_SK, "ADD active :minus", params={":minus": -1}))
-        self.table.transact(actions)
+            self._give_back(uuid, queued["node"], int(queued["index"]))
+
+    def _give_back(self, uuid: str, node: str, index: int) -> None:
+        """The place a job's slot holds, back to the workflow (once: the slot's ``holds_place`` is the marker)."""
+        self.table.transact([
+            update_action(uuid, items.slot_sk(node, index), "REMOVE holds_place",
+                          condition="attribute_exists(holds_place)"),
+            update_action(uuid, items.WORKFLOW_SK, "ADD active :minus", params={":minus": -1}),
+        ])
 
     # ---- 5, 6: the workflow's own item --------------------------------------------------
 
