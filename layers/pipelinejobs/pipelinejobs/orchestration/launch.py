@@ -80,7 +80,7 @@ def start_run(job: JobRecord, spec: TaskSpec, config: Config | None = None) -> S
         if exc.mismatched.get("run_id") != run_id:  # another run took it between the read and the claim
             return Started(job.uuid, run_id, execution_arn, False, f"job {job.uuid} is another run's")
     state = RunState.first(job=job.uuid, pipeline=job.pipeline_uuid, run_id=run_id, spec=spec,
-                           attempt=job.attempt + 1, now=clock.now(), callback_url=None)
+                           attempt=job.attempt + 1, now=clock.now())
     stepfunctions = client("stepfunctions")
     try:
         stepfunctions.start_execution(stateMachineArn=machine, name=name, input=json.dumps(state.to_dict()))
