@@ -36,9 +36,8 @@ class TaskStatus:
     reason: str | None = None
     #: Where the task's output is, when it becomes known only once the task runs (Batch's log stream).
     log: dict[str, Any] | None = None
-    #: What a SUCCEEDED task says it produced, for the ``finish`` event's ``data.outputs`` (the values a
-    #: workflow's ``${job.outputs.name}`` reads). Only a launcher that can read them back sets it (local);
-    #: a task elsewhere reports its outputs in the ``finish`` it sends itself (docs/workflows.md, "Outputs").
+    #: What a task that succeeded reports as its results: recorded as ``outputs`` in the job's ``finish`` data,
+    #: where a workflow's downstream jobs read them (``${<job>.outputs...}``). None: it reports none.
     outputs: dict[str, Any] | None = None
 
 

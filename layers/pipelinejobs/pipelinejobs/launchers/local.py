@@ -5,15 +5,14 @@ Each attempt gets its own directory, ``<root>/<job uuid>/<attempt>/``, holding
 process writes it, as tibanna's jobs leave marker files, so any process (not only
 the one that launched it) can check or cancel the task from the handle alone.
 
-A task reports its outputs (what a workflow's ``${job.outputs.name}`` reads) by writing a JSON
-object to the file ``$PIPELINEJOBS_OUTPUTS`` names, ``outputs.json`` in that directory. A check that
-sees the command exit 0 reads it into the ``finish`` event's ``data.outputs``; a file that is not a
-JSON object, or too large for event data, fails the attempt with a reason saying so (retried as any
-failure), rather than finishing a job whose outputs nobody can use. No file: no outputs.
-
 ``params``: ``command``, a list of arguments (the program and its arguments, run as
 they are) or a string (a shell command line, run with ``/bin/sh -c``); optional ``env``
 (string values) and ``cwd``; ``root`` overrides PIPELINEJOBS_LOCAL_DIR.
+
+A task reports its results by writing a JSON object to the file named by ``PIPELINEJOBS_OUTPUTS``
+(``outputs.json`` in its attempt's directory): read when it exits 0, they become the ``outputs`` of the job's
+``finish`` event, which a workflow's downstream jobs reference (``${<job>.outputs.<key>}``). A file that is
+not a JSON object fails the attempt, saying so.
 
 The tasks a process launched end with it if it asks (:func:`stop_all`): the local
 stack does, so a task does not run on once the stack that tracks it is gone.
@@ -33,18 +32,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..errors import PipelineJobsError
-from ..events import check_data_size
 from . import local_runner
 from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
 from .local_runner import EXIT_CODE_FILE
 
+#: The variable naming the file a task writes its outputs to (a JSON object), and the file's name.
+OUTPUTS_ENV = "PIPELINEJOBS_OUTPUTS"
+OUTPUTS_FILE = "outputs.json"
 #: The runners this process launched, by pid, until they are seen to end (launch steps run on several threads).
 _launched: dict[int, subprocess.Popen] = {}
 _launched_lock = threading.Lock()
-#: The file a task writes its outputs to, in its attempt's directory; given to it as PIPELINEJOBS_OUTPUTS.
-OUTPUTS_FILE = "outputs.json"
-OUTPUTS_ENV = "PIPELINEJOBS_OUTPUTS"
 
 
 def default_root() -> Path:
@@ -98,7 +95,10 @@ class LocalLauncher(Launcher):
         if exit_code is None:
             return TaskStatus(Phase.FAILED, "VANISHED", reason="the process ended without recording an exit code")
         if exit_code == 0:
-            return _succeeded(Path(handle["directory"]) / OUTPUTS_FILE)
+            try:
+                return TaskStatus(Phase.SUCCEEDED, "EXITED", exit_code=0, outputs=_outputs(handle))
+            except ValueError as exc:
+                return TaskStatus(Phase.FAILED, "EXITED", exit_code=0, reason=str(exc))
         return TaskStatus(Phase.FAILED, "EXITED", exit_code=exit_code, reason=_describe(exit_code))
 
     def cancel(self, handle: dict[str, Any], reason: str) -> None:
@@ -146,25 +146,18 @@ def _exit_code(handle: dict[str, Any]) -> int | None:
         return None
 
 
-def _succeeded(path: Path) -> TaskStatus:
-    """An exit 0, with the outputs the task wrote; FAILED if it wrote some that cannot be reported."""
+def _outputs(handle: dict[str, Any]) -> dict[str, Any] | None:
+    """What the task wrote to its outputs file (None if it wrote none); ValueError if it is not a JSON object."""
+    path = Path(handle["directory"]) / OUTPUTS_FILE
     try:
         outputs = json.loads(path.read_text())
     except FileNotFoundError:
-        return TaskStatus(Phase.SUCCEEDED, "EXITED", exit_code=0)
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
-        return _bad_outputs(path, f"is not JSON ({exc})")
+        return None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{OUTPUTS_FILE} is not JSON: {exc}") from exc
     if not isinstance(outputs, dict):
-        return _bad_outputs(path, f"holds {type(outputs).__name__}, not a JSON object")
-    try:
-        check_data_size(outputs, "outputs")
-    except PipelineJobsError as exc:
-        return _bad_outputs(path, f"cannot be reported ({exc})")
-    return TaskStatus(Phase.SUCCEEDED, "EXITED", exit_code=0, outputs=outputs)
-
-
-def _bad_outputs(path: Path, problem: str) -> TaskStatus:
-    return TaskStatus(Phase.FAILED, "BAD_OUTPUTS", exit_code=0, reason=f"the task's outputs file {path} {problem}")
+        raise ValueError(f"{OUTPUTS_FILE} must hold a JSON object, not {type(outputs).__name__}")
+    return outputs
 
 
 def _alive(pid: int) -> bool:
