@@ -155,15 +155,14 @@ def test_a_local_task_that_writes_no_outputs_succeeds_with_none(local):
 
 
 @pytest.mark.parametrize(("text", "problem"), [
-    ("{not json", "is not JSON"),
-    ('["a", "b"]', "holds list, not a JSON object"),
-    ('{"big": "' + "x" * 40_000 + '"}', "cannot be reported (outputs: is 40010 bytes as JSON; the limit is 32768)"),
+    ("{not json", "outputs.json is not JSON: "),
+    ('["a", "b"]', "outputs.json must hold a JSON object, not list"),
 ])
 def test_outputs_that_cannot_be_reported_fail_the_attempt_saying_why(local, text: str, problem: str):
     status = ended(local, local.launch(request(writes_outputs(text))).handle)
 
-    assert (status.phase, status.detail, status.exit_code) == (Phase.FAILED, "BAD_OUTPUTS", 0)
-    assert status.reason.startswith("the task's outputs file ") and problem in status.reason
+    assert (status.phase, status.exit_code) == (Phase.FAILED, 0)
+    assert status.reason.startswith(problem)
 
 
 # ---- AWS Batch -----------------------------------------------------------------------------
