@@ -68,6 +68,13 @@ class InvalidWorkflow(InvalidEvent):
     entry's ``field`` names the job and the field (``jobs.align.each``). Nothing was written."""
 
 
+class WorkflowStateConflict(PipelineJobsError):
+    """A workflow is not in a state the operation applies to (a rerun of one still RUNNING, a kill of one that
+    ended). Nothing was done."""
+
+    status_code = 409
+
+
 class WorkflowNotFound(PipelineJobsError):
     status_code = 404
 
