@@ -22,6 +22,7 @@ The jobs' own event transactions never touch these items: the consumer writes th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -40,6 +41,8 @@ CATALOG_KEY = "WORKFLOWS"
 CATALOG_INDEX = "catalog"
 
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
+#: An attribute name in an expression (lowercase; keywords are uppercase, placeholders start with : or #).
+_NAME = re.compile(r"(?<![:#\w])([a-z_][a-z0-9_]*)(?![\w(])")
 _UNAVAILABLE = {"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
                 "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"}
 
@@ -92,6 +95,18 @@ def from_attributes(attributes: dict[str, Any] | None) -> dict[str, Any]:
         decoded = _deserializer.deserialize(value)
         out[key] = decoded if isinstance(decoded, set) else plain(decoded)
     return out
+
+
+def aliased(*expressions: str | None) -> tuple[list[str | None], dict[str, str]]:
+    """The expressions with every attribute name as a ``#name`` placeholder, and the placeholders: DynamoDB
+    reserves hundreds of words (state, total, name...), so no name is written bare."""
+    names: dict[str, str] = {}
+
+    def alias(match: re.Match) -> str:
+        names[f"#{match.group(1)}"] = match.group(1)
+        return f"#{match.group(1)}"
+
+    return [_NAME.sub(alias, e) if e else e for e in expressions], names
 
 
 def values(mapping: dict[str, Any]) -> dict[str, Any]:
@@ -178,12 +193,13 @@ class Table:
                names: dict[str, str] | None = None, params: dict[str, Any] | None = None,
                returns: str = "NONE") -> dict[str, Any] | None:
         """One UpdateItem; None if its condition failed, else the attributes asked for with ``returns``."""
+        (expression, condition), aliases = aliased(expression, condition)
         request: dict[str, Any] = {"TableName": self.name, "Key": to_attributes({"pk": pk(uuid), "sk": sk}),
                                    "UpdateExpression": expression, "ReturnValues": returns}
+        if aliases or names:
+            request["ExpressionAttributeNames"] = {**aliases, **(names or {})}
         if condition:
             request["ConditionExpression"] = condition
-        if names:
-            request["ExpressionAttributeNames"] = names
         if params:
             request["ExpressionAttributeValues"] = values(params)
         try:
@@ -231,11 +247,12 @@ class _ConditionFailed(Exception):
 def update_action(uuid: str, sk: str, expression: str, *, condition: str | None = None,
                   names: dict[str, str] | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """An Update of a transaction."""
+    (expression, condition), aliases = aliased(expression, condition)
     body: dict[str, Any] = {"Key": to_attributes({"pk": pk(uuid), "sk": sk}), "UpdateExpression": expression}
+    if aliases or names:
+        body["ExpressionAttributeNames"] = {**aliases, **(names or {})}
     if condition:
         body["ConditionExpression"] = condition
-    if names:
-        body["ExpressionAttributeNames"] = names
     if params:
         body["ExpressionAttributeValues"] = values(params)
     return {"Update": body}
@@ -244,12 +261,14 @@ def update_action(uuid: str, sk: str, expression: str, *, condition: str | None 
 def put_action(item: dict[str, Any], condition: str | None = "attribute_not_exists(sk)") -> dict[str, Any]:
     body: dict[str, Any] = {"Item": to_attributes(item)}
     if condition:
-        body["ConditionExpression"] = condition
+        (condition,), aliases = aliased(condition)
+        body |= {"ConditionExpression": condition, "ExpressionAttributeNames": aliases}
     return {"Put": body}
 
 
 def delete_action(uuid: str, sk: str, condition: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"Key": to_attributes({"pk": pk(uuid), "sk": sk})}
     if condition:
-        body["ConditionExpression"] = condition
+        (condition,), aliases = aliased(condition)
+        body |= {"ConditionExpression": condition, "ExpressionAttributeNames": aliases}
     return {"Delete": body}
