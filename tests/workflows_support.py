@@ -35,10 +35,15 @@ class OutputsLauncher(Launcher):
         self.clock = harness.clock
         self.launched: list[str] = []
         self.cancelled: list[str] = []
+        #: Tasks launched and not yet seen ended by a check, and the most there ever were at once.
+        self.running: set[str] = set()
+        self.most_at_once = 0
 
     def launch(self, request: LaunchRequest) -> Launched:
         data, params = request.job.get("data") or {}, request.params
         self.launched.append(request.job_uuid)
+        self.running.add(request.job_uuid)
+        self.most_at_once = max(self.most_at_once, len(self.running))
         exit_code = data.get("exit_code", params.get("exit_code", 0))
         if isinstance(exit_code, list):  # one code per attempt
             exit_code = exit_code[min(request.attempt, len(exit_code)) - 1]
@@ -47,6 +52,12 @@ class OutputsLauncher(Launcher):
                                 "exit_code": exit_code, "outputs": {"data": data, **params.get("outputs", {})}})
 
     def check(self, handle: dict[str, Any]) -> TaskStatus:
+        status = self._status(handle)
+        if status.phase in (Phase.SUCCEEDED, Phase.FAILED):
+            self.running.discard(handle["job"])
+        return status
+
+    def _status(self, handle: dict[str, Any]) -> TaskStatus:
         if handle["job"] in self.cancelled:
             return TaskStatus(Phase.FAILED, "CANCELLED", reason="cancelled")
         if self.clock.now() < handle["started"] + handle["duration"]:
@@ -58,6 +69,7 @@ class OutputsLauncher(Launcher):
 
     def cancel(self, handle: dict[str, Any], reason: str) -> None:
         self.cancelled.append(handle["job"])
+        self.running.discard(handle["job"])
 
 
 @dataclass
@@ -77,7 +89,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         while True:
             workflow = workflows.get(uuid)
-            if workflow.state in states and not any(e["status"] == "RUNNING" for e in self.sfn.executions()):
+            if workflow.state in states and not any(e["status"] == "RUNNING" for e in self.executions()):
                 return workflow
             if time.monotonic() > deadline:
                 raise AssertionError(f"workflow {uuid} still {workflow.state} after {timeout} s: {workflow.counts}")
@@ -91,10 +103,15 @@ class Stack:
             time.sleep(0.05)
         return value
 
+    def executions(self) -> list[dict[str, Any]]:
+        """Every execution of the job state machine (all pages: the harness's own listing reads one)."""
+        pages = self.sfn.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.sfn.state_machine_arn)
+        return [execution for page in pages for execution in page["executions"]]
+
     def starts(self) -> dict[str, int]:
         """StartExecution calls per job (an execution's name is ``<job>-<run>``): each job's starts."""
         found: dict[str, int] = {}
-        for execution in self.sfn.executions():
+        for execution in self.executions():
             job = execution["name"][:36]
             found[job] = found.get(job, 0) + 1
         return found

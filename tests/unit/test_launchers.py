@@ -74,6 +74,21 @@ def test_local_task_failure_reports_the_exit_code_and_keeps_stderr(local):
     assert Path(launched.log["files"]["stderr"]).read_text() == "nope"
 
 
+def test_local_task_reports_the_json_object_it_writes_to_its_outputs_file(local):
+    write = "import json, os; json.dump({'bam': 'a.bam', 'n': 2}, open(os.environ['PIPELINEJOBS_OUTPUTS'], 'w'))"
+    status = ended(local, local.launch(request(python(write))).handle)
+    assert (status.phase, status.outputs) == (Phase.SUCCEEDED, {"bam": "a.bam", "n": 2})
+
+    assert ended(local, local.launch(request(python("pass"), attempt=2)).handle).outputs is None  # wrote none
+
+
+def test_local_task_outputs_that_are_not_a_json_object_fail_the_attempt_saying_so(local):
+    write = "import os; open(os.environ['PIPELINEJOBS_OUTPUTS'], 'w').write('[1, 2]')"
+    status = ended(local, local.launch(request(python(write))).handle)
+    assert (status.phase, status.exit_code) == (Phase.FAILED, 0)
+    assert status.reason == "outputs.json must hold a JSON object, not list"
+
+
 def test_local_task_cancel_stops_the_command_and_records_the_signal(local):
     launched = local.launch(request(python("import time; print('started', flush=True); time.sleep(60)")))
     wait_until(lambda: Path(launched.log["files"]["stdout"]).read_text(), what="the command to start")

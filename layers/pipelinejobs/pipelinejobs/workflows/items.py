@@ -9,7 +9,8 @@ One partition per workflow, ``pk = WF#<uuid>``:
   (waiting, released, never_run), ``reason``, ``done_after`` (set of finished parents), ``total``,
   ``skipped``, and ``n_<STATE>``: its jobs counted by state. Written by submit and the consumer.
 * ``SLOT#<name>#<index, 6 digits>``: one job of a node: its fan-out ``item``, ``uuid``, ``state`` and
-  ``seq`` (the job's version last counted: the counting's idempotency marker), ``outputs``, ``never_run``.
+  ``seq`` (the job's version last counted: the counting's idempotency marker), ``outputs``, ``never_run``,
+  ``holds_place`` (while its job holds a place under max_concurrency).
 * ``QUEUE#<name>#<index, 6 digits>``: a job waiting to be launched; ``granted`` once it holds a place;
   deleted once launched.
 

@@ -7,7 +7,8 @@ is finished by the redelivery of the record that started it:
 1. **A job's change of state** (its item, which carries ``workflow``) is counted in one transaction: its
    slot is set to the new state, conditioned on the slot's ``seq`` being older than the job's version
    (the idempotency marker: a redelivered record changes nothing), and its node's ``n_<state>`` counters
-   move. A job that ended gives back its place (``active``). A job that FAILED under ``on_failure: stop``
+   move. A job that ended gives back its place (``active``, once: its slot's ``holds_place`` is the marker).
+   A job that FAILED under ``on_failure: stop``
    sets the workflow's ``stopped`` (once).
 2. **A node whose jobs all finished** (seen on its item's record: ``n_FINISHED`` reached ``total``) adds
    itself to each child's ``done_after`` (a set: adding twice is adding once). That is how a fan-in knows
@@ -50,6 +51,8 @@ from .model import FAILED, FINISHED, RUNNING
 
 #: ``source`` of the events the consumer sends.
 SOURCE = "workflow"
+#: Items whose records of one batch are handled at once (a node's jobs are launched concurrently).
+CONSUMER_THREADS = 16
 #: Concurrent writes when a node is released (two items per job, in one transaction each).
 RELEASE_THREADS = 8
 
@@ -62,18 +65,32 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def process(records: list[dict[str, Any]], config: Config | None = None) -> dict[str, Any]:
-    """Handle a batch of stream records in order. The first that fails is reported (with
-    ``ReportBatchItemFailures`` Lambda retries the batch from it), and none after it is handled: the
-    counting of one item's changes must see them in order."""
+    """Handle a batch of stream records: each item's records in order, different items' at once (the
+    stream orders changes per item only, and each step here is driven by its own item's record). An item
+    whose record fails has its later records left alone; the earliest failure is reported, so Lambda
+    (``ReportBatchItemFailures``) delivers the batch again from there, and what was done after it is
+    found done (every step is idempotent)."""
     consumer = Consumer(config)
-    for record in records:
-        try:
-            consumer.handle(record)
-        except Exception:
-            observability.logger().exception("workflow record failed; it will be retried",
-                                             extra={"keys": record.get("dynamodb", {}).get("Keys")})
-            return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
-    return {"batchItemFailures": []}
+    by_item: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for position, record in enumerate(records):
+        keys = record.get("dynamodb", {}).get("Keys", {})
+        by_item.setdefault(json.dumps(keys, sort_keys=True), []).append((position, record))
+
+    def handle_in_order(item_records: list[tuple[int, dict[str, Any]]]) -> int | None:
+        for position, record in item_records:
+            try:
+                consumer.handle(record)
+            except Exception:
+                observability.logger().exception("workflow record failed; it will be retried",
+                                                 extra={"keys": record.get("dynamodb", {}).get("Keys")})
+                return position
+        return None
+
+    with ThreadPoolExecutor(max_workers=CONSUMER_THREADS) as pool:
+        failed = [position for position in pool.map(handle_in_order, by_item.values()) if position is not None]
+    if not failed:
+        return {"batchItemFailures": []}
+    return {"batchItemFailures": [{"itemIdentifier": records[min(failed)]["dynamodb"]["SequenceNumber"]}]}
 
 
 class Consumer:
@@ -123,9 +140,9 @@ class Consumer:
             update_action(uuid, items.node_sk(node), expression, names=counters,
                           params={":one": 1, **({":minus": -1} if before else {})}),
         ]
-        if progress.live(before) and not progress.live(after):  # it ended: its place under max_concurrency is free
-            actions.append(update_action(uuid, items.WORKFLOW_SK, "ADD active :minus", params={":minus": -1}))
         self.table.transact(actions)  # False: counted before (a redelivery); what follows is idempotent
+        if progress.live(before) and not progress.live(after):  # it ended: its place under max_concurrency is free
+            self._give_back(uuid, node, index)
         if after == "FAILED":
             self.table.update(uuid, items.WORKFLOW_SK, "SET stopped = :why",
                               condition="attribute_not_exists(stopped) AND #state = :running AND on_failure = :stop",
@@ -212,10 +229,14 @@ class Consumer:
             self.launch(uuid, new)
 
     def take_place(self, uuid: str, queued: dict[str, Any]) -> bool:
-        """Grant a queued job a place if the workflow runs and has one free; False if not (it waits)."""
+        """Grant a queued job a place if the workflow runs and has one free; False if not (it waits). Its slot
+        holds the place (``holds_place``) until the job ends: given back once, however often its end is seen
+        (an orchestration retry after a callback task failed itself ends the job twice)."""
         return self.table.transact([
             update_action(uuid, queued["sk"], "SET granted = :yes",
                           condition="attribute_exists(sk) AND attribute_not_exists(granted)", params={":yes": True}),
+            update_action(uuid, items.slot_sk(queued["node"], int(queued["index"])), "SET holds_place = :yes",
+                          params={":yes": True}),
             update_action(uuid, items.WORKFLOW_SK, "ADD active :one",
                           condition="#state = :running AND attribute_not_exists(stopped) AND "
                                     "(attribute_not_exists(max_concurrency) OR active < max_concurrency)",
@@ -225,13 +246,12 @@ class Consumer:
     def wake(self, uuid: str, workflow: dict[str, Any]) -> None:
         """Give free places to the first queued jobs (in key order: node by node, item by item)."""
         limit = workflow.get("max_concurrency")
-        free = (int(limit) - int(workflow.get("active", 0))) if limit else None
-        if free is not None and free <= 0:
-            return
+        if not limit:
+            return  # without a limit every queued job took its place as it was queued
+        free = int(limit) - int(workflow.get("active", 0))
         # Granted items linger only until launched (at most max_concurrency of them): this page holds the rest.
-        page = (free + int(limit)) if free is not None else None
-        for queued in self.table.query(uuid, items.QUEUE_PREFIX, limit=page):
-            if not queued.get("granted") and self.take_place(uuid, queued) and free is not None:
+        for queued in self.table.query(uuid, items.QUEUE_PREFIX, limit=free + int(limit)) if free > 0 else ():
+            if not queued.get("granted") and self.take_place(uuid, queued):
                 free -= 1
                 if free == 0:
                     return
@@ -305,9 +325,17 @@ class Consumer:
                               params={":why": reason}),
                 update_action(uuid, items.node_sk(queued["node"]), "ADD skipped :one", params={":one": 1}),
             ]
+        self.table.transact(actions)  # False: done before this retry
         if job is None or not progress.live(job.state):
-            actions.append(update_action(uuid, items.WORKFLOW_SK, "ADD active :minus", params={":minus": -1}))
-        self.table.transact(actions)
+            self._give_back(uuid, queued["node"], int(queued["index"]))
+
+    def _give_back(self, uuid: str, node: str, index: int) -> None:
+        """The place a job's slot holds, back to the workflow (once: the slot's ``holds_place`` is the marker)."""
+        self.table.transact([
+            update_action(uuid, items.slot_sk(node, index), "REMOVE holds_place",
+                          condition="attribute_exists(holds_place)"),
+            update_action(uuid, items.WORKFLOW_SK, "ADD active :minus", params={":minus": -1}),
+        ])
 
     # ---- 5, 6: the workflow's own item --------------------------------------------------
 
