@@ -25,7 +25,7 @@ from localstack_process import Stack, clean_env, running_stack, start_stack, sto
 from sfn_harness import wait_until
 
 from pipelinejobs.local import discovery
-from pipelinejobs.local.demo import execution_end
+from pipelinejobs.local.demo import DEADLINE_S, execution_end
 from pipelinejobs.local.stack import RESTART_REASON
 
 POLL = {"first": 1, "factor": 1, "cap": 1}
@@ -386,20 +386,28 @@ def test_without_data_dir_the_banner_says_the_data_is_in_memory(stack: Stack):
 # ---- the demo ----------------------------------------------------------------------------------
 
 
-def test_the_demo_runs_four_jobs_to_their_expected_end_and_exits_0(tmp_path: Path):
+def test_the_demo_runs_four_jobs_and_a_workflow_to_their_expected_end_and_exits_0(tmp_path: Path):
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "pipelinejobs", "demo"],
                           env=clean_env({"TMPDIR": str(tmp_path), "COLUMNS": "160"}), capture_output=True,
-                          text=True, timeout=180)
+                          text=True, timeout=240)
 
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "demo passed" in done.stdout
     for line in ("checksum: job FINISHED", "flaky: job FINISHED", "external: job FINISHED", "killed: job FAILED",
                  "flaky: attempt 1 exited 3, attempt 2 succeeded", "flaky: RUNNING when its attempt 2 was launched",
-                 "killed: last event fail with reason killed"):
+                 "killed: last event fail with reason killed", "workflow: FINISHED",
+                 "workflow counters {'FINISHED': 5}, the jobs' own states {'FINISHED': 5}",
+                 "checksum of file-2.bin: 2 attempt(s), the first exited 3, the last succeeded",
+                 "report: its data holds the checksum of every file (3 of 3, each equal to the demo's own SHA-256)"):
         assert f"✓ {line}" in done.stdout
     assert "✗" not in done.stdout
-    assert time.monotonic() - started < 90
+    # The graph, as `workflow graph` prints it: every node finished.
+    for node in ('n0["generate<br/>FINISHED"]:::finished', 'n1["checksum (3 jobs)<br/>3 FINISHED"]:::finished',
+                 'n2["report<br/>FINISHED"]:::finished', "n0 --> n1", "n1 --> n2"):
+        assert node in done.stdout
+    assert "the workflow's counters (one read): 5 FINISHED" in done.stdout
+    assert time.monotonic() - started < DEADLINE_S + 30  # the demo's own bound, and the stack's stop
     assert not list(tmp_path.glob("pipelinejobs-demo-*")), "a passing demo cleans up after itself"
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith("demo passed in ") and "pipelinejobs-demo-" not in last  # names nothing it deleted

@@ -152,6 +152,32 @@ def test_success_records_every_step_and_keeps_the_output(sfn: Harness):
     assert log.output == {"stdout": "hello\n", "stderr": ""}
 
 
+def test_a_local_tasks_outputs_file_becomes_its_finish_events_outputs(sfn: Harness):
+    """The outputs a workflow's ``${job.outputs.x}`` reads: the ``outputs`` of the job's ``finish`` data."""
+    writes = python("import json, os; "
+                    "json.dump({'sha256': 'ab12', 'n': 3}, open(os.environ['PIPELINEJOBS_OUTPUTS'], 'w'))")
+    run = orchestration.start(pipeline("outputs", launcher="local", params={"command": writes}))
+
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    assert last_data(run.uuid, "finish")["outputs"] == {"sha256": "ab12", "n": 3}
+
+
+def test_outputs_a_task_reports_itself_are_kept_in_polling_mode_too(sfn: Harness, tmp_path: Path):
+    """A task whose launcher cannot read outputs back (Batch, ECS) sends ``finish`` with them itself (here the
+    test plays it, while the task waits); the next check finds the job FINISHED and sends no ``finish`` of its own."""
+    go = tmp_path / "go"
+    waits = python(f"import os, time\nwhile not os.path.exists({str(go)!r}): time.sleep(0.05)")
+    run = orchestration.start(pipeline("self-reporting", launcher="local", params={"command": waits}))
+    wait_until(lambda: (job(run.uuid).launch or {}).get("handle"), what="the task to be launched")
+
+    pipelinejobs.get_job(run.uuid).run().finish({"outputs": {"bam": "s3://b/x.bam"}})
+    go.touch()
+
+    assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"
+    assert [name for name, _ in applied(run.uuid)].count("finish") == 1
+    assert last_data(run.uuid, "finish") == {"outputs": {"bam": "s3://b/x.bam"}}
+
+
 def test_failed_attempts_are_relaunched_until_one_succeeds(sfn: Harness):
     flaky = python("import os, sys; n = int(os.environ['PIPELINEJOBS_ATTEMPT']); "
                    "print('attempt', n, file=sys.stderr); sys.exit(0 if n >= 3 else 1)")

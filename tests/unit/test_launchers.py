@@ -149,6 +149,14 @@ def test_a_local_command_that_does_not_exist_fails_with_127(local):
     assert "cannot run '/no/such/program'" in Path(launched.log["files"]["stderr"]).read_text()
 
 
+def test_a_local_task_outputs_file_that_is_not_json_fails_the_attempt_saying_so(local):
+    write = "import os; open(os.environ['PIPELINEJOBS_OUTPUTS'], 'w').write('{not json')"
+    status = ended(local, local.launch(request(python(write))).handle)
+
+    assert (status.phase, status.exit_code) == (Phase.FAILED, 0)
+    assert status.reason.startswith("outputs.json is not JSON: ")
+
+
 # ---- AWS Batch -----------------------------------------------------------------------------
 
 

@@ -1,8 +1,10 @@
-"""Jobs and pipelines by what people type: a pipeline's name, or a uuid prefix (tables show 8 characters).
+"""Jobs, pipelines and workflows by what people type: a pipeline's name, or a uuid prefix (tables show 8
+characters).
 
 A full uuid is taken as it is (the command's own read says if it exists). A job's prefix is matched
 in the catalog index (``JobStore.find_jobs``: one of its 8 partitions for a prefix of 8 hex digits or
-more, all 8 for a shorter one); a pipeline's name or prefix among the pipelines (a handful of items).
+more, all 8 for a shorter one); a pipeline's name or prefix among the pipelines (a handful of items); a
+workflow's prefix among the workflows' catalog (``workflows.list``).
 A prefix or name that several share raises AmbiguousName listing them: nothing is guessed.
 """
 
@@ -37,6 +39,23 @@ def job_uuid(ref: str, *, config: Config | None = None) -> str:
         raise JobNotFound(ref)
     uuids = [job.uuid for job in found]
     return _one(f"job prefix {ref}", uuids, uuids, [f"{job.state}, created {job.created}" for job in found],
+                "give more of the uuid")
+
+
+def workflow_uuid(ref: str, *, config: Config | None = None) -> str:
+    """The uuid of the one workflow whose uuid is, or starts with, ``ref`` (among the catalog's workflows:
+    one Query of its index)."""
+    from .errors import WorkflowNotFound
+    from .workflows import list as list_workflows
+
+    ref = ref.strip().lower()
+    if UUID.fullmatch(ref):
+        return ref
+    found = [w for w in list_workflows(config=config) if w.uuid.startswith(ref)] if UUID_PREFIX.fullmatch(ref) else []
+    if not found:
+        raise WorkflowNotFound(ref)
+    uuids = [w.uuid for w in found]
+    return _one(f"workflow prefix {ref}", uuids, uuids, [f"{w.name}, {w.state}, created {w.created}" for w in found],
                 "give more of the uuid")
 
 

@@ -108,8 +108,8 @@ def _stack_class() -> type:
 @click.option("--keep", is_flag=True, help="Leave the stack running at the end (stop it with Ctrl-C).")
 def demo(keep: bool) -> None:
     """Start the local stack and run four jobs through Step Functions (one succeeds, one fails then succeeds
-    on retry, one external job finished by webhook callbacks, one killed); exit 0 only if each ends as
-    expected."""
+    on retry, one external job finished by webhook callbacks, one killed) and a workflow (a fan-out of checksums
+    over generated files, one retried, and a fan-in report); exit 0 only if each ends as expected."""
     _stack_class()
     from ..local.demo import run
 

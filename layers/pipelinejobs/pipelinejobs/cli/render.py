@@ -140,12 +140,13 @@ def short(uuid: str | None, wide: bool = False) -> str:
 
 def fail(exc: BaseException, as_json: bool = False) -> int:
     """Say what went wrong in one line on stderr (``error: ...``, or a JSON object with ``--json``) and
-    return the exit status. The message is the error's own, never its Python class name."""
+    return the exit status. The message is the error's own (its lines joined: a parser's may span several),
+    never its Python class name."""
     code, body = described(exc)
     if as_json:
         sys.stderr.write(json.dumps({**body, "exit_code": code}) + "\n")
     else:
-        sys.stderr.write(f"error: {body['message']}\n")
+        sys.stderr.write(f"error: {_one_line(body['message'])}\n")  # one line even if the message has several
     return code
 
 
