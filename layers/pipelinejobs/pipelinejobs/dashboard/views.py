@@ -1,0 +1,150 @@
+"""What the dashboard's page reads: an overview, a page of the job table, a job's page and the FSM's graph.
+
+Every read is one the store already makes for ``stat`` and ``GET /jobs/{uuid}``: the job listing reads the
+catalog (or by-pipeline) index's 8 partitions with the state and period as key conditions where it can, a job's
+page its item and its history partition. Nothing here writes, and nothing reads the whole table.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from .. import fsm
+from ..attempts import fold
+from ..errors import JobNotFound
+from ..records import HistoryEntry
+from ..storage.base import JobStore
+
+#: Rows of the job table per page, by default and at most.
+PAGE_ROWS = 50
+MAX_PAGE_ROWS = 500
+#: History entries a job's page reads at most (a page of the store's, at a time): a job's timeline is a few
+#: dozen entries; one that has thousands shows its first ones and says it was cut.
+HISTORY_ENTRIES = 2000
+_HISTORY_PAGE = 500
+
+
+def overview(store: JobStore, since: str | None) -> dict[str, Any]:
+    """Jobs created since ``since`` (all, if None) counted by state: in total and per pipeline (with its name)."""
+    jobs = store.list_jobs(since=since)
+    names = {pipeline.uuid: pipeline.name for pipeline in store.list_pipelines()}
+    per_pipeline: dict[str, Counter[str]] = {}
+    for job in jobs:
+        per_pipeline.setdefault(job.pipeline_uuid, Counter())[job.state] += 1
+    return {
+        "since": since,
+        "total": len(jobs),
+        "states": _ordered(Counter(job.state for job in jobs)),
+        "pipelines": sorted(({"uuid": uuid, "name": names.get(uuid), "total": sum(counts.values()),
+                              "states": _ordered(counts)} for uuid, counts in per_pipeline.items()),
+                            key=lambda row: (row["name"] or "", row["uuid"])),
+    }
+
+
+def _ordered(counts: Counter[str]) -> dict[str, int]:
+    """Counts by state in the FSM's order (a state the table does not know, last)."""
+    return {state: counts[state] for state in (*fsm.STATES, *sorted(set(counts) - set(fsm.STATES)))
+            if counts[state]}
+
+
+def job_table(store: JobStore, pipeline: str | None = None, state: str | None = None, since: str | None = None,
+              after: str | None = None, limit: int = PAGE_ROWS) -> dict[str, Any]:
+    """One page of the jobs that match, newest first, and how many match in all. ``after`` is the previous
+    page's ``next`` (``<created>|<uuid>`` of its last row): a page starts after that row wherever jobs were added
+    meanwhile, which an offset would not."""
+    jobs = store.list_jobs(pipeline_uuid=pipeline, state=state, since=since)  # newest first
+    start = 0
+    if after:
+        created, _, uuid = after.partition("|")
+        start = next((n for n, job in enumerate(jobs) if (job.created, job.uuid) < (created, uuid)), len(jobs))
+    rows = jobs[start:start + limit]
+    more = start + limit < len(jobs)
+    return {"total": len(jobs), "jobs": [row.to_dict() for row in rows],
+            "next": f"{rows[-1].created}|{rows[-1].uuid}" if more else None}
+
+
+def job_page(store: JobStore, uuid: str) -> dict[str, Any]:
+    """A job's record, its history (oldest first, refused entries with their reasons), its attempts and where
+    each attempt's logs are. Raises JobNotFound."""
+    job, _ = store.load(uuid)
+    if job is None:
+        raise JobNotFound(uuid)
+    history = list(_history(store, uuid))
+    attempts = fold(history)
+    return {
+        "job": job,
+        "history": history,
+        "history_truncated": len(history) >= HISTORY_ENTRIES,
+        "attempts": [attempt.to_dict() for attempt in attempts],
+        "logs": [{"attempt": attempt.number, "location": attempt.log} for attempt in attempts if attempt.log],
+    }
+
+
+def _history(store: JobStore, uuid: str) -> Iterator[HistoryEntry]:
+    after, read = None, 0
+    while read < HISTORY_ENTRIES:
+        page = store.history(uuid, after=after, limit=min(_HISTORY_PAGE, HISTORY_ENTRIES - read))
+        yield from page.entries
+        read += len(page.entries)
+        if page.next_cursor is None:
+            return
+        after = page.next_cursor
+
+
+def fsm_graph() -> dict[str, Any]:
+    """The PipelineJob state machine as a graph, from ``fsm.TRANSITIONS``: states in layers (the longest way
+    from CREATED, cycles aside; RESET first since ``ready`` leads from it to CREATED), edges between two states
+    with every event that takes one to the other, the events that keep a state, and those accepted from any."""
+    from_any = [event for event, sources, _ in fsm.TRANSITIONS if sources == "*"]
+    edges: dict[tuple[str, str], list[str]] = {}
+    keeps: dict[str, list[str]] = {state: [] for state in fsm.STATES}
+    for event, sources, destination in fsm.TRANSITIONS:
+        if sources == "*":
+            continue
+        for source in sources:
+            target = destination or source
+            if target == source:
+                keeps[source].append(event)
+            else:
+                edges.setdefault((source, target), []).append(event)
+    layers = _layers("CREATED", edges)
+    return {
+        "states": [{"name": state, "layer": layers.get(state, 0), "keeps": keeps[state],
+                    "terminal": state in fsm.TERMINAL_STATES, "settled": state in fsm.SETTLED_STATES}
+                   for state in fsm.STATES],
+        "edges": [{"source": source, "target": target, "events": events}
+                  for (source, target), events in edges.items()],
+        "from_any": [{"event": event, "target": next(d for e, _, d in fsm.TRANSITIONS if e == event)}
+                     for event in from_any],
+    }
+
+
+def _layers(start: str, edges: dict[tuple[str, str], list[str]]) -> dict[str, int]:
+    """Each state's layer: the longest path to it from ``start`` once the edges that close a cycle are left out
+    (so that every drawn edge but those goes forward), plus one; states ``start`` does not reach are layer 0."""
+    forward: set[tuple[str, str]] = set()
+    seen: set[str] = set()
+    path: list[str] = []
+
+    def visit(state: str) -> None:  # depth first: an edge to a state on the current path closes a cycle
+        seen.add(state)
+        path.append(state)
+        for source, target in edges:
+            if source == state and target not in path:
+                forward.add((source, target))
+                if target not in seen:
+                    visit(target)
+        path.pop()
+
+    visit(start)
+    layers = {start: 1}
+    for _ in edges:  # relax until no layer grows: the longest path has fewer edges than there are passes
+        grown = False
+        for source, target in forward:
+            if source in layers and layers.get(target, 0) < layers[source] + 1:
+                layers[target], grown = layers[source] + 1, True
+        if not grown:
+            break
+    return layers
