@@ -103,14 +103,14 @@ def test_the_overview_counts_jobs_by_state_in_total_and_per_pipeline(webhook, jo
     assert future["total"] == 0 and future["states"] == {}
 
 
-def test_the_job_table_filters_and_pages_newest_first(webhook, jobs, viewer):
+def test_the_job_table_filters_and_pages_by_state_then_newest_first(webhook, jobs, viewer):
     def table(**query: str) -> dict[str, Any]:
         return _body(_get(webhook, "/ui/api/jobs", "/ui/api/jobs", token=viewer, query=query))
 
     everything = table()
     assert everything["total"] == 4 and everything["next"] is None
-    assert [j["uuid"] for j in everything["jobs"]] == [j.uuid for j in sorted(
-        jobs, key=lambda j: (j.record.created, j.uuid), reverse=True)]
+    in_index_order = sorted(jobs, key=lambda j: (j.state, j.record.created, j.uuid), reverse=True)
+    assert [j["uuid"] for j in everything["jobs"]] == [j.uuid for j in in_index_order]  # by state, newest first
     assert [j["uuid"] for j in table(state="FAILED")["jobs"]] == [jobs[3].uuid]
     assert table(pipeline=jobs[0].pipeline_uuid, state="RUNNING")["total"] == 1
     first = table(limit="3")
@@ -118,6 +118,22 @@ def test_the_job_table_filters_and_pages_newest_first(webhook, jobs, viewer):
     rest = table(limit="3", after=first["next"])
     assert [j["uuid"] for j in first["jobs"] + rest["jobs"]] == [j["uuid"] for j in everything["jobs"]]
     assert rest["next"] is None
+    one_by_one, cursor = [], None
+    while True:  # pages of one row, within a state (the cursor is in the key condition) and across states
+        page = table(limit="1", **({"after": cursor} if cursor else {}))
+        one_by_one += [j["uuid"] for j in page["jobs"]]
+        if not (cursor := page["next"]):
+            break
+    assert one_by_one == [j["uuid"] for j in everything["jobs"]]
+    more = [pj.PipelineJob(jobs[0].pipeline_uuid, {"more": n}).setup().run().finish() for n in range(2)]
+    finished, cursor = [], None
+    while True:  # within a state: the cursor bounds the key condition, which includes it
+        page = table(state="FINISHED", limit="1", **({"after": cursor} if cursor else {}))
+        finished += [j["uuid"] for j in page["jobs"]]
+        if not (cursor := page["next"]):
+            break
+    assert finished == [j.uuid for j in sorted([jobs[2], *more], key=lambda j: (j.record.created, j.uuid),
+                                               reverse=True)]
     assert _get(webhook, "/ui/api/jobs", "/ui/api/jobs", token=viewer, query={"state": "NOPE"})["statusCode"] == 400
 
 

@@ -3,7 +3,7 @@
 * ``GET /ui``: the page (no job data in it: it asks for a token, then reads the API below);
 * ``GET /ui/static/{name}``: its script and style sheet, from the package (``pipelinejobs/dashboard/static``);
 * ``GET /ui/api/overview?since=``: jobs counted by state, in total and per pipeline;
-* ``GET /ui/api/jobs?pipeline=&state=&since=&after=&limit=``: a page of the job table, newest first;
+* ``GET /ui/api/jobs?pipeline=&state=&since=&after=&limit=``: a page of the job table (by state, newest first);
 * ``GET /ui/api/jobs/{uuid}``: a job's page (record, history, attempts, logs' location);
 * ``GET /ui/api/fsm``: the PipelineJob state machine as a graph.
 

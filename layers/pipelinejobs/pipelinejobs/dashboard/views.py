@@ -1,42 +1,42 @@
 """What the dashboard's page reads: an overview, a page of the job table, a job's page and the FSM's graph.
 
-Every read is one the store already makes for ``stat`` and ``GET /jobs/{uuid}``: the job listing reads the
-catalog (or by-pipeline) index's 8 partitions with the state and period as key conditions where it can, a job's
-page its item and its history partition. Nothing here writes, and nothing reads the whole table.
+Every read is one of the store's indexed reads, as ``stat`` and ``GET /jobs/{uuid}`` make them: the counts and the
+table read the catalog (or by-pipeline) index's 8 partitions with ``list_jobs``'s conditions (the state and period
+as key conditions where they can be), a page of the table at most ``limit`` + 2 rows of each; a job's page reads
+its item and its history partition. Nothing here writes, and nothing reads the whole table.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from .. import fsm
 from ..attempts import fold
 from ..errors import JobNotFound
-from ..records import HistoryEntry
 from ..storage.base import JobStore
 
-#: Rows of the job table per page, by default and at most.
+#: Rows of the job table per page, by default.
 PAGE_ROWS = 50
-MAX_PAGE_ROWS = 500
-#: History entries a job's page reads at most (a page of the store's, at a time): a job's timeline is a few
-#: dozen entries; one that has thousands shows its first ones and says it was cut.
+#: History entries a job's page reads at most: a job's timeline is a few dozen entries; one that has thousands
+#: shows its first ones and says it was cut.
 HISTORY_ENTRIES = 2000
-_HISTORY_PAGE = 500
 
 
 def overview(store: JobStore, since: str | None) -> dict[str, Any]:
     """Jobs created since ``since`` (all, if None) counted by state: in total and per pipeline (with its name)."""
-    jobs = store.list_jobs(since=since)
+    counts = store.count_jobs(since=since)
     names = {pipeline.uuid: pipeline.name for pipeline in store.list_pipelines()}
+    total: Counter[str] = Counter()
     per_pipeline: dict[str, Counter[str]] = {}
-    for job in jobs:
-        per_pipeline.setdefault(job.pipeline_uuid, Counter())[job.state] += 1
+    for (pipeline, state), n in counts.items():
+        total[state] += n
+        per_pipeline.setdefault(pipeline, Counter())[state] += n
     return {
         "since": since,
-        "total": len(jobs),
-        "states": _ordered(Counter(job.state for job in jobs)),
+        "total": sum(total.values()),
+        "states": _ordered(total),
         "pipelines": sorted(({"uuid": uuid, "name": names.get(uuid), "total": sum(counts.values()),
                               "states": _ordered(counts)} for uuid, counts in per_pipeline.items()),
                             key=lambda row: (row["name"] or "", row["uuid"])),
@@ -51,18 +51,12 @@ def _ordered(counts: Counter[str]) -> dict[str, int]:
 
 def job_table(store: JobStore, pipeline: str | None = None, state: str | None = None, since: str | None = None,
               after: str | None = None, limit: int = PAGE_ROWS) -> dict[str, Any]:
-    """One page of the jobs that match, newest first, and how many match in all. ``after`` is the previous
-    page's ``next`` (``<created>|<uuid>`` of its last row): a page starts after that row wherever jobs were added
+    """One page of the jobs that match, in the index's order (by state, then newest first), and how many match
+    in all. ``after`` is the previous page's ``next``: a page starts after that row wherever jobs were added
     meanwhile, which an offset would not."""
-    jobs = store.list_jobs(pipeline_uuid=pipeline, state=state, since=since)  # newest first
-    start = 0
-    if after:
-        created, _, uuid = after.partition("|")
-        start = next((n for n, job in enumerate(jobs) if (job.created, job.uuid) < (created, uuid)), len(jobs))
-    rows = jobs[start:start + limit]
-    more = start + limit < len(jobs)
-    return {"total": len(jobs), "jobs": [row.to_dict() for row in rows],
-            "next": f"{rows[-1].created}|{rows[-1].uuid}" if more else None}
+    rows, cursor = store.page_jobs(pipeline_uuid=pipeline, state=state, since=since, after=after, limit=limit)
+    total = sum(store.count_jobs(pipeline_uuid=pipeline, state=state, since=since).values())
+    return {"total": total, "jobs": [row.to_dict() for row in rows], "next": cursor}
 
 
 def job_page(store: JobStore, uuid: str) -> dict[str, Any]:
@@ -71,7 +65,7 @@ def job_page(store: JobStore, uuid: str) -> dict[str, Any]:
     job, _ = store.load(uuid)
     if job is None:
         raise JobNotFound(uuid)
-    history = list(_history(store, uuid))
+    history = list(islice(store.iter_history(uuid), HISTORY_ENTRIES))
     attempts = fold(history)
     return {
         "job": job,
@@ -80,17 +74,6 @@ def job_page(store: JobStore, uuid: str) -> dict[str, Any]:
         "attempts": [attempt.to_dict() for attempt in attempts],
         "logs": [{"attempt": attempt.number, "location": attempt.log} for attempt in attempts if attempt.log],
     }
-
-
-def _history(store: JobStore, uuid: str) -> Iterator[HistoryEntry]:
-    after, read = None, 0
-    while read < HISTORY_ENTRIES:
-        page = store.history(uuid, after=after, limit=min(_HISTORY_PAGE, HISTORY_ENTRIES - read))
-        yield from page.entries
-        read += len(page.entries)
-        if page.next_cursor is None:
-            return
-        after = page.next_cursor
 
 
 def fsm_graph() -> dict[str, Any]:
