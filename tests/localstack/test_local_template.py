@@ -295,11 +295,15 @@ def test_template_yamls_events_queue_and_stream_are_polled_for_their_functions_w
     stack.builder = builder
     made: dict[str, tuple[Any, str, dict]] = {}
     stack._queue_poller = lambda h, arn, properties: made.setdefault("queue", (h, arn, properties)) and "queue"
-    stack._stream_poller = lambda h, arn, properties: made.setdefault("stream", (h, arn, properties)) and "stream"
+    stack._stream_poller = lambda h, arn, properties: made.setdefault(
+        "workflows" if h is builder.functions["WorkflowsFunction"].handler else "stream",
+        (h, arn, properties)) and "stream"
     for mapping in builder.mappings.values():
         stack._wire_mapping(mapping)
 
-    assert sorted(stack.pollers) == ["queue", "stream"]
+    assert sorted(stack.pollers) == ["queue", "stream", "stream"]
+    handler, arn, properties = made["workflows"]
+    assert arn == stream_arn and properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     handler, arn, properties = made["queue"]
     assert (handler, arn) == (builder.functions["EventsFunction"].handler, queue_arn)
     assert (properties["BatchSize"], properties["FunctionResponseTypes"]) == (10, ["ReportBatchItemFailures"])

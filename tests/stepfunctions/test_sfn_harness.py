@@ -115,3 +115,22 @@ def test_eventbridge_rules_deliver_to_lambda_targets(sfn: Harness):
     time.sleep(0.1)  # a wrongly delivered second event would have arrived by now
     assert [(e["source"], e["detail-type"], e["detail"]) for e in delivered] == [
         ("aws.batch", "Batch Job State Change", {"status": "RUNNING"})]
+
+
+def test_stop_execution_aborts_an_execution_waiting_for_a_task_token(sfn: Harness):
+    """moto marks the program stopped but leaves a .waitForTaskToken Task waiting (RUNNING until its timeout);
+    moto_patches interrupts the wait, so a kill ends the execution ABORTED, as AWS does."""
+    sfn.add_function("pipelinejobs-token-sink", lambda event: {})
+    arn = boto3.client("lambda").get_function(FunctionName="pipelinejobs-token-sink")["Configuration"]["FunctionArn"]
+    machine = tiny_machine(sfn, {"Await": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "TimeoutSeconds": 3600,
+        "Parameters": {"FunctionName": arn, "Payload": {"token.$": "$$.Task.Token"}}, "End": True}}, "awaits-token")
+    execution = sfn.sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    deadline = time.monotonic() + 10
+    while not any(e["type"] == "TaskSubmitted" for e in sfn.history(execution)):
+        assert time.monotonic() < deadline, "the Task never started waiting"
+        time.sleep(0.02)
+
+    sfn.sfn.stop_execution(executionArn=execution, error="Killed", cause="test")
+
+    assert sfn.finish(execution, timeout=10)["status"] == "ABORTED"

@@ -58,12 +58,13 @@ def pipeline_for(reference: str, store: JobStore, holds: Callable[[str], bool] |
 def create_job(pipeline: str, data: dict[str, Any] | None = None, *, parents: Iterable[str] | None = None,
                callback_url: str | None = None, token: str | None = None, trusted: bool = False,
                create_data: dict[str, Any] | None = None, source: str = "webhook",
-               config: Config | None = None) -> tuple[JobRecord, bool]:
+               workflow: dict[str, Any] | None = None, config: Config | None = None) -> tuple[JobRecord, bool]:
     """Get or create the job of ``pipeline`` (uuid or name) for ``data`` and ``parents``: the job and
     whether it was created now.
 
     ``token`` is an admin or pipeline token; ``trusted`` skips it (the SDK holding the secret and table
-    access). ``create_data`` goes with the create event. Raises InvalidEvent (400: ``callback_url``, ``data``,
+    access). ``create_data`` goes with the create event; ``workflow`` is a workflow's job's place in it
+    (``JobRecord.workflow``). Raises InvalidEvent (400: ``callback_url``, ``data``,
     an ambiguous name), Unauthorized, PipelineNotFound, or StorageUnavailable."""
     data, parents = dict(data or {}), sorted(parents or [])
     if callback_url is not None:
@@ -77,7 +78,7 @@ def create_job(pipeline: str, data: dict[str, Any] | None = None, *, parents: It
     now = now_iso()
     job = JobRecord(uuid=uuid, pipeline_uuid=pipeline_uuid, state="CREATED", last_event="create", created=now,
                     updated=now, path=identity.job_path(pipeline_uuid, uuid), data=data, parents=parents,
-                    callback_url=callback_url)
+                    callback_url=callback_url, workflow=workflow)
     entry = HistoryEntry(seq=1, date=now, name="create", data=create_data or {}, state="CREATED", source=source)
     if store.insert_job(job, entry):
         return replace(job, version=1), True

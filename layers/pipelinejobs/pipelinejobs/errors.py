@@ -62,6 +62,27 @@ class InvalidTaskSpec(InvalidEvent):
     valid; the same ``{"field", "problem"}`` list as InvalidEvent. Nothing was started."""
 
 
+class InvalidWorkflow(InvalidEvent):
+    """A workflow spec is not valid (its schema, or its graph: a cycle, an unknown ``after``, an unknown
+    pipeline, a reference to a job not upstream, a malformed ``${...}``, ``each`` over a non-list); each
+    entry's ``field`` names the job and the field (``jobs.align.each``). Nothing was written."""
+
+
+class WorkflowStateConflict(PipelineJobsError):
+    """A workflow is not in a state the operation applies to (a rerun of one still RUNNING, a kill of one that
+    ended). Nothing was done."""
+
+    status_code = 409
+
+
+class WorkflowNotFound(PipelineJobsError):
+    status_code = 404
+
+    def __init__(self, uuid: str):
+        self.uuid = uuid
+        super().__init__(f"workflow {uuid} not found")
+
+
 class InvalidTransition(PipelineJobsError):
     """The event is not allowed from the job's current state.
 

@@ -44,6 +44,9 @@ class JobRecord:
     generation: int = 0
     #: When the job last heard from anyone: every event recorded, and every repeated callback (a heartbeat).
     last_heartbeat: str | None = None
+    #: A workflow's job: ``{"uuid": <workflow>, "node": <job name in its spec>, "index": <fan-out item>}``
+    #: (pipelinejobs.workflows), set when the job is created; None for a job of no workflow.
+    workflow: dict[str, Any] | None = None
 
     @property
     def scope(self) -> str:

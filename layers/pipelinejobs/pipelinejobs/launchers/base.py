@@ -36,6 +36,9 @@ class TaskStatus:
     reason: str | None = None
     #: Where the task's output is, when it becomes known only once the task runs (Batch's log stream).
     log: dict[str, Any] | None = None
+    #: What a task that succeeded reports as its results: recorded as ``outputs`` in the job's ``finish`` data,
+    #: where a workflow's downstream jobs read them (``${<job>.outputs...}``). None: it reports none.
+    outputs: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ the one that launched it) can check or cancel the task from the handle alone.
 they are) or a string (a shell command line, run with ``/bin/sh -c``); optional ``env``
 (string values) and ``cwd``; ``root`` overrides PIPELINEJOBS_LOCAL_DIR.
 
+A task reports its results by writing a JSON object to the file named by ``PIPELINEJOBS_OUTPUTS``
+(``outputs.json`` in its attempt's directory): read when it exits 0, they become the ``outputs`` of the job's
+``finish`` event, which a workflow's downstream jobs reference (``${<job>.outputs.<key>}``). A file that is
+not a JSON object fails the attempt, saying so.
+
 The tasks a process launched end with it if it asks (:func:`stop_all`): the local
 stack does, so a task does not run on once the stack that tracks it is gone.
 """
@@ -16,6 +21,7 @@ stack does, so a task does not run on once the stack that tracks it is gone.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -30,6 +36,9 @@ from . import local_runner
 from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
 from .local_runner import EXIT_CODE_FILE
 
+#: The variable naming the file a task writes its outputs to (a JSON object), and the file's name.
+OUTPUTS_ENV = "PIPELINEJOBS_OUTPUTS"
+OUTPUTS_FILE = "outputs.json"
 #: The runners this process launched, by pid, until they are seen to end (launch steps run on several threads).
 _launched: dict[int, subprocess.Popen] = {}
 _launched_lock = threading.Lock()
@@ -67,7 +76,8 @@ class LocalLauncher(Launcher):
             process = subprocess.Popen(
                 [sys.executable, local_runner.__file__, str(directory), *argv],
                 stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, cwd=params.get("cwd"),
-                env={**os.environ, **(params.get("env") or {}), **request.env},
+                env={**os.environ, **(params.get("env") or {}), **request.env,
+                     OUTPUTS_ENV: str(directory / OUTPUTS_FILE)},
                 start_new_session=True,  # its own process group: cancel stops the command and its children
             )
         with _launched_lock:
@@ -85,7 +95,10 @@ class LocalLauncher(Launcher):
         if exit_code is None:
             return TaskStatus(Phase.FAILED, "VANISHED", reason="the process ended without recording an exit code")
         if exit_code == 0:
-            return TaskStatus(Phase.SUCCEEDED, "EXITED", exit_code=0)
+            try:
+                return TaskStatus(Phase.SUCCEEDED, "EXITED", exit_code=0, outputs=_outputs(handle))
+            except ValueError as exc:
+                return TaskStatus(Phase.FAILED, "EXITED", exit_code=0, reason=str(exc))
         return TaskStatus(Phase.FAILED, "EXITED", exit_code=exit_code, reason=_describe(exit_code))
 
     def cancel(self, handle: dict[str, Any], reason: str) -> None:
@@ -131,6 +144,20 @@ def _exit_code(handle: dict[str, Any]) -> int | None:
         return int((Path(handle["directory"]) / EXIT_CODE_FILE).read_text())
     except FileNotFoundError:
         return None
+
+
+def _outputs(handle: dict[str, Any]) -> dict[str, Any] | None:
+    """What the task wrote to its outputs file (None if it wrote none); ValueError if it is not a JSON object."""
+    path = Path(handle["directory"]) / OUTPUTS_FILE
+    try:
+        outputs = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{OUTPUTS_FILE} is not JSON: {exc}") from exc
+    if not isinstance(outputs, dict):
+        raise ValueError(f"{OUTPUTS_FILE} must hold a JSON object, not {type(outputs).__name__}")
+    return outputs
 
 
 def _alive(pid: int) -> bool:

@@ -19,6 +19,11 @@ checks each change still takes effect.
 * moto's DynamoDB rolls a failed transaction back by restoring a copy of the whole table taken
   when it began, so a write another thread committed meanwhile is lost with it (a history entry
   without its version bump). Real DynamoDB isolates transactions; here writes are serialised.
+* ``StopExecution`` of an execution whose Task waits for a task token (``.waitForTaskToken``) marks the
+  program stopped but leaves the Task waiting on its token (until its timeout, a year by default), so the
+  execution stays RUNNING. AWS aborts it at once. Here a stop also interrupts the execution's callback
+  waits, and a stopped program stays stopped (the interrupted Task's "timeout" does not turn it into a
+  failure), so it ends ABORTED (a killed workflow's, or job's, callback-mode execution included).
 * moto's EventBridge rules deliver to SQS, logs and other buses but raise NotImplementedError for
   a Lambda target; here a Lambda target is invoked (asynchronously, as EventBridge does), so the
   template's ``EventBridgeRule`` events reach their function.
@@ -45,6 +50,9 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.events.models import Rule
 from moto.stepfunctions.parser import models as sfn_parser_models
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
+from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+from moto.stepfunctions.parser.backend.execution import Execution as ParserExecution
 
 from .lambda_runtime import error_payload
 
@@ -95,6 +103,9 @@ def apply(functions: MutableMapping[str, Handler] | None = None) -> Patches:
     for name in DYNAMODB_WRITERS:
         patches.replace(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
     patches.replace(Rule, "send_to_targets", _with_lambda_targets(Rule.send_to_targets))
+    patches.replace(ParserExecution, "stop", _stop_interrupting_callbacks(ParserExecution.stop))
+    for name in ("set_error", "set_timed_out"):
+        patches.replace(Environment, name, _unless_stopped(getattr(Environment, name)))
     return patches
 
 
@@ -162,6 +173,27 @@ def _with_lambda_targets(send_to_targets: Callable[..., None]) -> Callable[..., 
             send_to_targets(view, original_event, transform_input)
 
     return send_to_targets_and_functions
+
+
+def _stop_interrupting_callbacks(stop: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(stop)
+    def stop_and_interrupt(execution: ParserExecution, *args: Any, **kwargs: Any) -> None:
+        stop(execution, *args, **kwargs)
+        worker = execution.exec_worker
+        if worker is not None:  # the program is stopped: a Task still waiting on a token must not wait on
+            for endpoint in list(worker.env.callback_pool_manager._pool.values()):
+                endpoint.interrupt_all()
+
+    return stop_and_interrupt
+
+
+def _unless_stopped(end: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(end)
+    def end_unless_stopped(env: Environment, *args: Any, **kwargs: Any) -> None:
+        if not isinstance(env.program_state(), ProgramStopped):
+            end(env, *args, **kwargs)
+
+    return end_unless_stopped
 
 
 def placeholder_code() -> bytes:

@@ -203,7 +203,8 @@ def _running(state: RunState, record: JobRecord, status: TaskStatus, now: float)
 def _succeeded(state: RunState, record: JobRecord, status: TaskStatus, now: float) -> RunState:
     if record.state == "CREATED":  # it ran and ended between two checks
         _send(state, "run", _task_details(state, status), "run")
-    _send(state, "finish", {**_task_details(state, status), "stopped": clock.iso(now)}, "finish")
+    outputs = {"outputs": status.outputs} if status.outputs is not None else {}
+    _send(state, "finish", {**_task_details(state, status), "stopped": clock.iso(now), **outputs}, "finish")
     return state.to(Step.FINISHED)
 
 

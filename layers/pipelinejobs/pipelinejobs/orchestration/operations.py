@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +31,6 @@ from ..attempts import Attempt, fold
 from ..config import Config
 from ..errors import (
     ConcurrencyConflict,
-    ConfigurationError,
     InvalidTransition,
     PipelineJobsError,
     PreconditionFailed,
@@ -45,6 +43,7 @@ from ..records import JobSummary
 from ..service import handle_event
 from . import clock
 from .flow import LIVE_STATES, claim_id
+from .launch import state_machine_arn
 from .spec import TaskSpec
 from .state import RunState
 
@@ -87,13 +86,6 @@ class AttemptLog:
     #: Where the output is: ``{"files": {...}}`` (read below) or ``{"cloudwatch": {group, stream}}``.
     pointer: dict[str, Any] | None
     output: dict[str, str] = field(default_factory=dict)
-
-
-def state_machine_arn() -> str:
-    arn = os.environ.get("PIPELINEJOBS_STATE_MACHINE_ARN")
-    if not arn:
-        raise ConfigurationError("PIPELINEJOBS_STATE_MACHINE_ARN is not set: name the job state machine")
-    return arn
 
 
 # ---- start ----------------------------------------------------------------------------

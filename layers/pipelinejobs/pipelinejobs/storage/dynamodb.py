@@ -120,6 +120,7 @@ class DynamoDBJobStore(JobStore):
             last_event=job.last_event, created=job.created, updated=job.updated, started=job.started,
             path=job.path, data=job.data, parents=job.parents, callback_url=job.callback_url,
             rejections=job.rejections, generation=job.generation, last_heartbeat=job.last_heartbeat,
+            workflow=job.workflow,
             **{name: getattr(job, name) for name in ORCHESTRATION_FIELDS}, **versioned,
             gsi1pk=f"P#{job.pipeline_uuid}#{shard(job.uuid)}", gsi2pk=f"J#{shard(job.uuid)}",
             gsi_sk=gsi_sk(job.state, job.created, job.uuid),
@@ -134,6 +135,7 @@ class DynamoDBJobStore(JobStore):
             rejections=int(item.rejections or 0), callback_url=item.callback_url, run_id=item.run_id,
             execution_arn=item.execution_arn, attempt=int(item.attempt or 0), launch=item.launch,
             task_token=item.task_token, generation=int(item.generation or 0), last_heartbeat=item.last_heartbeat,
+            workflow=item.workflow,
         )
 
     def _event_item(self, uuid: str, entry: HistoryEntry):

@@ -151,6 +151,7 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         task_token = UnicodeAttribute(null=True)
         generation = NumberAttribute(default=0)
         last_heartbeat = UnicodeAttribute(null=True)
+        workflow = JSONAttribute(null=True)
         version = VersionAttribute()
         gsi1pk = UnicodeAttribute()
         gsi2pk = UnicodeAttribute()
