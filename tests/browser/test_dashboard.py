@@ -209,3 +209,42 @@ def test_the_state_machine_diagram(page, stack, jobs):
     assert page.locator("#fsm path.edge").count() > 10
     assert not page.problems
 
+
+
+def test_a_workflows_graph_shows_its_nodes_by_state(page, stack):
+    """A workflow run by the stack (its release consumer and the job state machine): a finishes, b fails, c
+    never runs; the page draws each node coloured and labelled by its state, with its counters and job links."""
+    from pipelinejobs import workflows
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in stack.env.items():
+            patch.setenv(name, value)
+        task = {"launcher": "local", "max_attempts": 1, "poll": {"first": 1, "factor": 1, "cap": 1}}
+        suffix = uuidlib.uuid4().hex[:4]
+        pj.register_pipeline(f"ok-{suffix}", task={**task, "params": {"command": "true"}})
+        pj.register_pipeline(f"bad-{suffix}", task={**task, "params": {"command": "exit 3"}})
+        submitted = workflows.submit({"name": f"graph-{suffix}", "jobs": {
+            "a": {"pipeline": f"ok-{suffix}"}, "b": {"pipeline": f"bad-{suffix}", "after": ["a"]},
+            "c": {"pipeline": f"ok-{suffix}", "after": ["b"]}}})
+        deadline = time.monotonic() + 120
+        while (done := workflows.get(submitted.uuid)).state == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(1)
+    assert done.state == "FAILED", done
+    open_ui(page, stack, viewer(stack), "#/workflows")
+    page.click(f"#workflow-table tr[data-uuid='{submitted.uuid}'] a")
+    page.wait_for_selector("#workflow-graph")
+    nodes = {g.get_attribute("data-node"): g for g in page.query_selector_all("#workflow-graph g.node")}
+    assert {name: g.get_attribute("data-state") for name, g in nodes.items()} == {
+        "a": "finished", "b": "failed", "c": "never_run"}
+    assert nodes["a"].query_selector("text.node-label").text_content() == "a: finished"
+    assert nodes["b"].query_selector("rect").get_attribute("class") == "wf-failed"
+    assert page.locator("#workflow-graph path.edge").count() == 2
+    counts = {card.get_attribute("data-state"): int(card.query_selector(".n").text_content())
+              for card in page.query_selector_all("#workflow-counts .card")}
+    assert counts == {"FINISHED": 1, "FAILED": 1}
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "workflow-graph.png"), full_page=True)
+    page.click(f"#workflow-nodes tr[data-node='b'] a[href='#/jobs/{done.jobs['b'][0]}']")
+    page.wait_for_selector("#history")
+    assert page.text_content("#job-uuid") == done.jobs["b"][0]
+    assert not page.problems

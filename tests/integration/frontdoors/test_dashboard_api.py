@@ -188,3 +188,24 @@ def test_every_answer_carries_the_security_headers(webhook, viewer, tables):
     answer = _get(webhook, "/ui/api/fsm", "/ui/api/fsm", token=viewer)
     assert answer["headers"]["Content-Security-Policy"] == dashboard.CONTENT_SECURITY_POLICY
     assert answer["headers"]["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_workflows_page_has_its_graph_counters_and_nodes(webhook, tables, viewer):
+    from pipelinejobs import workflows
+
+    pj.register_pipeline("wf-step", components=["a"], task={"launcher": "local", "params": {"command": "true"}})
+    submitted = workflows.submit({"name": "dash-wf", "jobs": {"a": {"pipeline": "wf-step"},
+                                                              "b": {"pipeline": "wf-step", "after": ["a"]}}})
+    listed = _body(_get(webhook, "/ui/api/workflows", "/ui/api/workflows", token=viewer))
+    assert [w["uuid"] for w in listed["workflows"]] == [submitted.uuid] and listed["states"] == {"RUNNING": 1}
+    route = "/ui/api/workflows/{uuid}"
+    page = _body(_get(webhook, f"/ui/api/workflows/{submitted.uuid}", route, token=viewer,
+                      path_parameters={"uuid": submitted.uuid}))
+    assert page["name"] == "dash-wf" and page["state"] == "RUNNING"
+    nodes = [(n["name"], n["after"], n["state"]) for n in page["nodes"]]
+    assert nodes == [("a", [], "waiting"), ("b", ["a"], "waiting")]
+    unknown = str(uuidlib.uuid4())
+    assert _get(webhook, f"/ui/api/workflows/{unknown}", route, token=viewer,
+                path_parameters={"uuid": unknown})["statusCode"] == 404
+    assert _get(webhook, f"/ui/api/workflows/{submitted.uuid}", route,
+                path_parameters={"uuid": submitted.uuid})["statusCode"] == 401

@@ -5,7 +5,8 @@
 * ``GET /ui/api/overview?since=``: jobs counted by state, in total and per pipeline;
 * ``GET /ui/api/jobs?pipeline=&state=&since=&after=&limit=``: a page of the job table (by state, newest first);
 * ``GET /ui/api/jobs/{uuid}``: a job's page (record, history, attempts, logs' location);
-* ``GET /ui/api/fsm``: the PipelineJob state machine as a graph.
+* ``GET /ui/api/fsm``: the PipelineJob state machine as a graph;
+* ``GET /ui/api/workflows?since=&state=``, ``GET /ui/api/workflows/{uuid}``: workflows, and one's graph.
 
 Every ``/ui/api`` answer needs a viewer's or an admin's token in an ``Authorization: Bearer`` header (never in
 the URL: a fragment fills the page's field, and the page sends the header). A viewer token only reads; the
@@ -144,3 +145,20 @@ def fsm_graph() -> Response:
     _role(Config.from_env())
     return _json(views.fsm_graph())
 
+
+
+@router.get("/ui/api/workflows")
+def workflow_list() -> Response:
+    """Operation ``dashboardWorkflows``."""
+    params = contract.query("dashboardWorkflows", router.current_event.query_string_parameters)
+    _role(Config.from_env())
+    return _json(views.workflow_list(params["since"], params["state"]))
+
+
+@router.get("/ui/api/workflows/<uuid>")
+def workflow_page(uuid: str) -> Response:
+    """Operation ``dashboardWorkflow``: the workflow's page, or 404 (said only to a token holder)."""
+    if not UUID.fullmatch(uuid):
+        raise InvalidEvent.single("uuid", "is not a workflow's uuid (lowercase, hyphenated)")
+    _role(Config.from_env())
+    return _json(views.workflow_page(uuid))

@@ -76,6 +76,32 @@ def job_page(store: JobStore, uuid: str) -> dict[str, Any]:
     }
 
 
+def workflow_list(since: str | None, state: str | None = None) -> dict[str, Any]:
+    """Workflows created since ``since``, newest first, and how many are in each state (the catalog index)."""
+    from .. import workflows  # imported here: only the dashboard's workflow pages need it
+
+    found = workflows.list(state=state, since=since)
+    return {"workflows": [summary.to_dict() for summary in found],
+            "states": dict(Counter(summary.state for summary in found))}
+
+
+def workflow_page(uuid: str) -> dict[str, Any]:
+    """A workflow's state, counters and graph: each node with its state, its jobs' counts and the jobs
+    themselves (uuid and state, to link to their pages). Raises WorkflowNotFound."""
+    from .. import workflows
+
+    found = workflows.get(uuid)
+    return {
+        "uuid": found.uuid, "name": found.name, "state": found.state, "counts": _ordered(Counter(found.counts)),
+        "stopped": found.stopped, "created": found.created, "updated": found.updated,
+        "on_failure": found.on_failure, "max_concurrency": found.max_concurrency,
+        "nodes": [{"name": node.name, "after": list(node.after), "state": node.state, "never_run": node.never_run,
+                   "total": node.total, "counts": _ordered(Counter(node.counts)),
+                   "jobs": [{"uuid": job.uuid, "state": job.state, "never_run": job.never_run}
+                            for job in node.jobs]} for node in found.nodes],
+    }
+
+
 def fsm_graph() -> dict[str, Any]:
     """The PipelineJob state machine as a graph, from ``fsm.TRANSITIONS``: states in layers (the longest way
     from CREATED, cycles aside; RESET first since ``ready`` leads from it to CREATED), edges between two states

@@ -119,6 +119,9 @@ function route() {
   if (job) return jobView(job[1]);
   if (path === "/jobs") return jobsView(params);
   if (path === "/fsm") return fsmView();
+  const workflow = path.match(/^\/workflows\/([0-9a-f-]{36})$/);
+  if (workflow) return workflowView(workflow[1]);
+  if (path === "/workflows") return workflowsView(params);
   if (path === "/" || path === "") return overviewView(params);
   return { refresh: async () => show(message("error", `There is no page ${path} here.`)) };
 }
@@ -256,6 +259,116 @@ function jobView(uuid) {
     view.live = isLive(job.state);
   };
   return view;
+}
+
+function wfBadge(state) {
+  return el("span", { class: `state wf-${String(state).replace(/[^A-Za-z_]/g, "")}`, text: state });
+}
+
+function workflowsView(params) {
+  const period = PERIODS[params.get("period")] !== undefined ? params.get("period") : "7d";
+  const list = el("div", { id: "workflows" });
+  show(el("h2", { text: "Workflows" }),
+    el("div", { class: "filters" }, periodSelect(period, (p) => { location.hash = `#/workflows?period=${p}`; })),
+    list);
+  const view = { live: false };
+  view.refresh = async () => {
+    const data = await api("workflows", { since: since(period) });
+    list.replaceChildren(el("div", { class: "cards" }, Object.entries(data.states).map(([state, n]) =>
+      el("div", { class: "card", "data-state": state }, el("div", { class: "n", text: n }), wfBadge(state)))),
+    data.workflows.length ? table(["workflow", "name", "state", "created", "updated"], data.workflows.map((w) =>
+      el("tr", { "data-uuid": w.uuid },
+        el("td", { class: "mono" }, el("a", { href: `#/workflows/${w.uuid}`, title: w.uuid, text: short(w.uuid) })),
+        el("td", { text: w.name }), el("td", {}, wfBadge(w.state)), el("td", { text: when(w.created) }),
+        el("td", { text: when(w.updated) }))), { id: "workflow-table" })
+      : message("info", "No workflow was created in this period."));
+    view.live = data.workflows.some((w) => w.state === "RUNNING");
+  };
+  return view;
+}
+
+function workflowView(uuid) {
+  show(el("h2", {}, "Workflow ", el("span", { class: "mono", text: uuid })), el("p", { text: "Loading…" }));
+  const view = { live: false };
+  view.refresh = async () => {
+    let wf;
+    try {
+      wf = await api(`workflows/${uuid}`);
+    } catch (error) {
+      if (error.status === 404) {
+        show(el("h2", { text: "Workflow not found" }), message("error", `There is no workflow ${uuid}.`));
+        view.live = false;
+        return;
+      }
+      throw error;
+    }
+    const jobs = table(["node", "state", "jobs"], wf.nodes.map((node) => el("tr", { "data-node": node.name },
+      el("td", { text: node.name }), el("td", {}, wfBadge(node.state), node.never_run ? ` ${node.never_run}` : ""),
+      el("td", {}, node.jobs.map((job) => job.uuid ? el("span", {}, el("a", { class: "mono",
+        href: `#/jobs/${job.uuid}`, title: job.uuid, text: short(job.uuid) }), " ", job.state ? badge(job.state)
+        : "", " ") : el("span", { class: "muted", text: job.never_run || "waiting " }))))), { id: "workflow-nodes" });
+    show(el("h2", {}, "Workflow ", el("span", { text: wf.name }), " ", wfBadge(wf.state)),
+      el("p", { class: "mono muted", text: wf.uuid }),
+      wf.stopped ? message("info", `Stopped: ${wf.stopped}`) : null,
+      el("div", { class: "cards", id: "workflow-counts" }, Object.entries(wf.counts).map(([state, n]) =>
+        el("div", { class: "card", "data-state": state }, el("div", { class: "n", text: n }), badge(state)))),
+      drawWorkflow(wf), el("h3", { text: "Jobs" }), jobs);
+    view.live = wf.state === "RUNNING";
+  };
+  return view;
+}
+
+function drawWorkflow(wf) {
+  // Layers: the longest chain of `after` leading to a node (the spec's graph has no cycle).
+  const byName = new Map(wf.nodes.map((n) => [n.name, n]));
+  const layer = new Map();
+  const depth = (name, seen = new Set()) => {
+    if (layer.has(name)) return layer.get(name);
+    if (seen.has(name)) return 0;
+    seen.add(name);
+    const node = byName.get(name);
+    const d = node && node.after.length ? 1 + Math.max(...node.after.map((a) => depth(a, seen))) : 0;
+    layer.set(name, d);
+    return d;
+  };
+  wf.nodes.forEach((n) => depth(n.name));
+  const W = 150, H = 46, GX = 70, GY = 30;
+  const rows = new Map(), place = new Map();
+  for (const node of wf.nodes) {
+    const l = layer.get(node.name), row = rows.get(l) || 0;
+    rows.set(l, row + 1);
+    place.set(node.name, { x: 20 + l * (W + GX), y: 20 + row * (H + GY), node });
+  }
+  const width = 40 + (Math.max(0, ...layer.values()) + 1) * (W + GX);
+  const height = 40 + Math.max(1, ...rows.values()) * (H + GY);
+  const root = svg("svg", { class: "graph", id: "workflow-graph", viewBox: `0 0 ${width} ${height}`, width, height,
+    role: "img", "aria-label": `workflow ${wf.name}` });
+  const defs = svg("defs");
+  const marker = svg("marker", { id: "wf-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7,
+    markerHeight: 7, orient: "auto-start-reverse" });
+  marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", fill: "#8c959f" }));
+  defs.append(marker);
+  root.append(defs);
+  for (const { x, y, node } of place.values()) {
+    for (const parent of node.after) {
+      const from = place.get(parent);
+      if (!from) continue;
+      const x1 = from.x + W, y1 = from.y + H / 2, x2 = x, y2 = y + H / 2;
+      root.append(svg("path", { class: "edge", d: `M${x1},${y1} C${x1 + GX / 2},${y1} ${x2 - GX / 2},${y2} ${x2},${y2}`,
+        "marker-end": "url(#wf-arrow)" }));
+    }
+  }
+  for (const { x, y, node } of place.values()) {
+    const group = svg("g", { class: "node", "data-node": node.name, "data-state": node.state });
+    group.append(svg("rect", { x, y, width: W, height: H, rx: 6, class: `wf-${node.state.replace(/[^a-z_]/g, "")}` }));
+    group.append(svg("text", { class: "node-label", x: x + W / 2, y: y + 17, "text-anchor": "middle" },
+      `${node.name}: ${node.state}`));
+    const counts = Object.entries(node.counts).map(([state, n]) => `${n} ${state}`).join(", ");
+    group.append(svg("text", { class: "node-counts", x: x + W / 2, y: y + 34, "text-anchor": "middle" },
+      counts || (node.total === null ? "not released" : `${node.total} job(s)`)));
+    root.append(group);
+  }
+  return root;
 }
 
 function fsmView() {
