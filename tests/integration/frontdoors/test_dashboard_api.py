@@ -209,3 +209,15 @@ def test_a_workflows_page_has_its_graph_counters_and_nodes(webhook, tables, view
                 path_parameters={"uuid": unknown})["statusCode"] == 404
     assert _get(webhook, f"/ui/api/workflows/{submitted.uuid}", route,
                 path_parameters={"uuid": submitted.uuid})["statusCode"] == 401
+
+
+@pytest.mark.parametrize("path", ["/ui/api/overview", "/ui/api/jobs"])
+def test_a_throttled_or_reset_index_read_is_a_503_never_a_500(webhook, jobs, viewer, dynamodb_faults, path):
+    from faults import operation
+
+    dynamodb_faults.throttle(operation("Query"))
+    answer = _get(webhook, path, path, token=viewer)
+    assert answer["statusCode"] == 503 and answer["headers"]["Retry-After"] == "1"
+    dynamodb_faults.clear()
+    dynamodb_faults.reset(operation("Query"))
+    assert _get(webhook, path, path, token=viewer)["statusCode"] == 503
