@@ -55,7 +55,7 @@ def job_table(store: JobStore, pipeline: str | None = None, state: str | None = 
     in all. ``after`` is the previous page's ``next``: a page starts after that row wherever jobs were added
     meanwhile, which an offset would not."""
     rows, cursor = store.page_jobs(pipeline_uuid=pipeline, state=state, since=since, after=after, limit=limit)
-    total = sum(store.count_jobs(pipeline_uuid=pipeline, state=state, since=since).values())
+    total = store.total_jobs(pipeline_uuid=pipeline, state=state, since=since)
     return {"total": total, "jobs": [row.to_dict() for row in rows], "next": cursor}
 
 

@@ -100,6 +100,10 @@ class JobStore(ABC):
         """A page of those jobs in the index's order (by state, then newest first) and the next page's cursor."""
 
     @abstractmethod
+    def total_jobs(self, pipeline_uuid: str | None = None, state: str | None = None, since: str | None = None) -> int:
+        """How many of those jobs there are."""
+
+    @abstractmethod
     def count_jobs(self, pipeline_uuid: str | None = None, state: str | None = None,
                    since: str | None = None) -> dict[tuple[str, str], int]:
         """How many of those jobs there are, by (pipeline uuid, state)."""

@@ -367,6 +367,13 @@ class DynamoDBJobStore(JobStore):
         return rows, (items[limit - 1].gsi_sk if len(items) > limit else None)
 
     @_translating
+    def total_jobs(self, pipeline_uuid: str | None = None, state: str | None = None, since: str | None = None) -> int:
+        """How many jobs ``list_jobs`` would list: the same Queries with ``Select=COUNT``, so no item is sent."""
+        index, prefix, range_condition, filter_condition = self._listing(pipeline_uuid, state, since)
+        return sum(_each_partition(lambda n: index.count(f"{prefix}{n}", range_condition,
+                                                         filter_condition=filter_condition)))
+
+    @_translating
     def count_jobs(self, pipeline_uuid: str | None = None, state: str | None = None,
                    since: str | None = None) -> dict[tuple[str, str], int]:
         """How many jobs ``list_jobs`` would list, by (pipeline, state): the same Queries, asking only for those two
