@@ -102,6 +102,10 @@ def jobs_matching(page) -> int:
     return int(re.match(r"(\d+) job", summary)[1])
 
 
+def test_the_stack_prints_the_dashboards_address(stack):
+    assert f"dashboard       {stack.env['PIPELINEJOBS_API_URL']}/ui" in stack.output.read_text()
+
+
 def test_the_overviews_counts_match_the_job_table(page, stack, jobs):
     open_ui(page, stack, viewer(stack))
     cards = {card.get_attribute("data-state"): int(card.query_selector(".n").text_content())
