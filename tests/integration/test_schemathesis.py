@@ -126,9 +126,12 @@ class Run:
 
 
 def run_schemathesis(stack: Stack, config: schemathesis.Config, account: Accounting,
-                     map_case: Callable[[schemathesis.Case], None] | None = None) -> Run:
-    """Load the document from the running webhook and run schemathesis over every operation it lists."""
+                     map_case: Callable[[schemathesis.Case], None] | None = None, dashboard: bool = True) -> Run:
+    """Load the document from the running webhook and run schemathesis over every operation it lists (but the
+    dashboard's, read-only and behind a viewer's token, unless ``dashboard``)."""
     schema = schemathesis.openapi.from_url(stack.env["PIPELINEJOBS_API_URL"] + "/openapi.json", config=config)
+    if not dashboard:
+        schema = schema.exclude(tag="dashboard")
     run = Run()
     last = snapshot(stack)
 
@@ -202,9 +205,14 @@ def job(stack: Stack) -> dict[str, str]:
 # ---- the runs ------------------------------------------------------------------------------------
 
 
+#: Operations that answer anyone and hold no job's data (the dashboard's page and its files): a 200 is right.
+PUBLIC = {"/ui", "/ui/static/{name}"}
+
+
 def refused_and_unchanged(case: schemathesis.Case, response: schemathesis.Response, before: Snapshot,
                           after: Snapshot) -> str | None:
-    if not 400 <= response.status_code < 500:
+    public = case.operation.path in PUBLIC and response.status_code == 200
+    if not 400 <= response.status_code < 500 and not public:
         return f"answered {response.status_code}, not a 4xx"
     if changed(before, after):
         return f"changed {sorted(changed(before, after))}"
@@ -319,7 +327,9 @@ def test_a_pipeline_token_holder_creates_only_the_jobs_the_answers_name(stack: S
                 return None  # the token moved (or had refused) one of the jobs it created: only that job changed
         return f"answered {response.status_code} but changed {sorted(keys)}" if keys else None
 
-    run = run_schemathesis(stack, schema_config(), as_answered, map_case=with_the_token)
+    # The dashboard's reads answer a pipeline token 401 whatever else is sent: the random and stranger runs hold
+    # them to the document already, and this run's time goes to the routes that token can use.
+    run = run_schemathesis(stack, schema_config(), as_answered, map_case=with_the_token, dashboard=False)
 
     assert_clean(run)
     assert {201, 400} <= {status for (label, status) in run.answers if label == "POST /jobs"}, run.summary()

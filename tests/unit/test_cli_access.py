@@ -44,3 +44,21 @@ def test_a_person_sees_the_token_its_pipeline_and_when_it_expires(aws_env):
     done = pipelinejobs(aws_env, "token", "pipeline", PIPELINE)
     assert done.returncode == 0, done.stderr
     assert PIPELINE in done.stdout and "expires" in done.stdout
+
+
+def test_a_viewer_token_is_minted_with_no_request_and_lives_its_hours(aws_env):
+    started = time.time()
+    done = pipelinejobs(aws_env, "token", "viewer", "--hours", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    token = json.loads(done.stdout)["token"]
+    assert tokens.verify_viewer_token(aws_env.token_secret, token)
+    assert started + 3 * 3600 < tokens.pipeline_token_expiry(token) <= time.time() + 4 * 3600
+    shown = pipelinejobs(aws_env, "token", "viewer")
+    assert shown.returncode == 0 and "expires" in shown.stdout
+    assert pipelinejobs(aws_env, "token", "viewer", "--hours", "0").returncode == 2
+
+
+def test_the_current_admin_token_is_printed_for_an_admin(aws_env):
+    done = pipelinejobs(aws_env, "token", "admin", "--json")
+    assert done.returncode == 0, done.stderr
+    assert tokens.verify_admin_token(aws_env.token_secret, json.loads(done.stdout)["token"])

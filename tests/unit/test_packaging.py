@@ -151,3 +151,19 @@ def test_everything_the_functions_load_imports_only_what_the_layer_ships(built_l
     missing = {f"{path.relative_to(ROOT)}: {name}" for path, package in modules.items()
                for name in _imported_modules(path, package) if not _loadable(name, built_layer)}
     assert not missing, f"imports the layer does not ship: {sorted(missing)}"
+
+
+DASHBOARD_FILES = {"index.html", "app.js", "app.css"}
+
+
+def test_the_dashboards_files_are_package_data():
+    """The page is served from the package (no CDN, no download at run time): pyproject's package data carries
+    pipelinejobs/dashboard/static/."""
+    static = SOURCE / "pipelinejobs" / "dashboard" / "static"
+    assert {path.name for path in static.iterdir()} == DASHBOARD_FILES
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "dashboard/static/*" in package_data["pipelinejobs"]
+
+
+def test_the_built_layer_ships_the_dashboards_files(built_layer):
+    assert {path.name for path in (built_layer / "pipelinejobs" / "dashboard" / "static").iterdir()} == DASHBOARD_FILES

@@ -128,3 +128,40 @@ def test_a_pipeline_token_is_compared_in_constant_time(monkeypatch: pytest.Monke
     token = tokens.pipeline_token(SECRET, JOB)
     assert not tokens.verify_pipeline_token(SECRET, JOB, token[:8] + "0" * 40)
     assert compared == [(token[8:], "0" * 40)]
+
+
+# ---- viewer tokens (the dashboard, issue 13) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("hours", "age_hours", "valid"), [(1, 0, True), (1, 0.99, True), (1, 2.01, False),
+                                                          (12, 11.9, True), (12, 13.01, False)])
+def test_a_viewer_token_lives_its_hours_and_less_than_one_more(hours: int, age_hours: float, valid: bool):
+    now = time.time()
+    token = tokens.viewer_token(SECRET, hours=hours, at=now - age_hours * HOUR)
+    assert re.fullmatch(r"[0-9a-f]{48}", token)  # the form log redaction already removes
+    assert tokens.verify_viewer_token(SECRET, token, at=now) is valid
+
+
+def test_a_viewer_token_is_neither_a_pipeline_token_nor_another_secrets():
+    viewer = tokens.viewer_token(SECRET)
+    assert not tokens.verify_viewer_token("other-secret", viewer)
+    assert not tokens.verify_pipeline_token(SECRET, JOB, viewer)
+    assert not tokens.verify_viewer_token(SECRET, tokens.pipeline_token(SECRET, JOB))
+    assert not tokens.verify_viewer_token(SECRET, tokens.admin_token(SECRET))
+    with pytest.raises(ValueError, match="hours"):
+        tokens.viewer_token(SECRET, hours=tokens.VIEWER_TOKEN_MAX_HOURS + 1)
+
+
+def test_a_viewer_token_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch):
+    compared = []
+    original = tokens.hmac.compare_digest
+    monkeypatch.setattr(tokens.hmac, "compare_digest", lambda a, b: compared.append((a, b)) or original(a, b))
+    token = tokens.viewer_token(SECRET)
+    assert not tokens.verify_viewer_token(SECRET, token[:8] + "0" * 40)
+    assert compared == [(token[8:], "0" * 40)]
+
+
+@pytest.mark.parametrize(("header", "token"), [("Bearer abc", "abc"), ("bearer  abc ", "abc"), ("Basic abc", None),
+                                               ("Bearer", None), ("", None), (None, None)])
+def test_the_bearer_token_of_an_authorization_header(header, token):
+    assert tokens.bearer(header) == token

@@ -17,6 +17,11 @@ characters: 8 of its expiry (hours since the epoch) then 40 of HMAC-SHA256(secre
 lifetime can be chosen when minting and verifying needs nothing but the secret and
 the pipeline's uuid. Its form is fixed: log redaction recognises tokens by it.
 
+A viewer token lets a person read every job through the dashboard (``/ui``) and nothing else: the same
+form as a pipeline token (8 hex of its expiry, 40 of HMAC-SHA256(secret, ``viewer|<expiry>``)), so it is
+minted from the secret and the clock alone, any lifetime up to a month, and redacted from logs by its form.
+A viewer token and a pipeline token can never stand for each other: their HMACs are over different subjects.
+
 Every candidate is compared with ``hmac.compare_digest`` and the loop never
 exits early, so the time taken does not depend on which (if any) matched.
 """
@@ -39,6 +44,10 @@ ADMIN_WINDOWS = 2
 PIPELINE_TOKEN_HOURS = 24
 PIPELINE_TOKEN_MAX_HOURS = 366 * 24
 PIPELINE_TOKEN = re.compile(r"[0-9a-f]{48}")
+#: A viewer token's default and longest lifetime, in hours: a working day, and a month at most (a person who
+#: looks for longer is given a new one; rotating the secret revokes them all).
+VIEWER_TOKEN_HOURS = 12
+VIEWER_TOKEN_MAX_HOURS = 31 * 24
 
 
 def _window(at: float | None) -> int:
@@ -63,8 +72,20 @@ def pipeline_token(secret: str, pipeline_uuid: str, hours: int = PIPELINE_TOKEN_
     the end of an hour, so the token names an hour, not a second)."""
     if not 1 <= hours <= PIPELINE_TOKEN_MAX_HOURS:
         raise ValueError(f"a pipeline token lives 1 to {PIPELINE_TOKEN_MAX_HOURS} hours, not {hours}")
+    return _expiring(secret, f"pipeline|{pipeline_uuid}", hours, at)
+
+
+def _expiring(secret: str, subject: str, hours: int, at: float | None) -> str:
+    """A token for ``subject`` that carries its expiry (the end of the hour ``hours`` from now) and an HMAC over
+    both: verifying it needs the secret and the subject only."""
     expiry = _window(at) + hours + 1
-    return f"{expiry:08x}" + _mac(secret, f"pipeline|{pipeline_uuid}|{expiry}", 40)
+    return f"{expiry:08x}" + _mac(secret, f"{subject}|{expiry}", 40)
+
+
+def _verify_expiring(secret: str, subject: str, token: str, at: float | None) -> bool:
+    if not pipeline_token_unexpired(token, at):
+        return False
+    return hmac.compare_digest(_mac(secret, f"{subject}|{int(token[:8], 16)}", 40), token[8:])
 
 
 def is_pipeline_token(token: str | None) -> bool:
@@ -85,10 +106,26 @@ def pipeline_token_unexpired(token: str, at: float | None = None) -> bool:
 
 def verify_pipeline_token(secret: str, pipeline_uuid: str, token: str, at: float | None = None) -> bool:
     """True if ``token`` was minted for ``pipeline_uuid`` under ``secret`` and has not expired."""
-    if not pipeline_token_unexpired(token, at):
-        return False
-    expiry = int(token[:8], 16)
-    return hmac.compare_digest(_mac(secret, f"pipeline|{pipeline_uuid}|{expiry}", 40), token[8:])
+    return _verify_expiring(secret, f"pipeline|{pipeline_uuid}", token, at)
+
+
+def viewer_token(secret: str, hours: int = VIEWER_TOKEN_HOURS, at: float | None = None) -> str:
+    """A dashboard viewer's token: reads every job, moves none; valid more than ``hours`` and at most one more."""
+    if not 1 <= hours <= VIEWER_TOKEN_MAX_HOURS:
+        raise ValueError(f"a viewer token lives 1 to {VIEWER_TOKEN_MAX_HOURS} hours, not {hours}")
+    return _expiring(secret, "viewer", hours, at)
+
+
+def verify_viewer_token(secret: str, token: str, at: float | None = None) -> bool:
+    """True if ``token`` is an unexpired viewer token minted under ``secret``."""
+    return _verify_expiring(secret, "viewer", token, at)
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header's value (the scheme's case does not matter,
+    RFC 7235), or None."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 def _matches_any(token: str, candidates) -> bool:

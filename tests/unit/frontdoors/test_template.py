@@ -387,7 +387,11 @@ def test_the_api_is_throttled_and_routes_every_path():
     routes = FUNCTIONS["WebhookFunction"]["Events"].values()
     assert {(r["Properties"]["Method"], r["Properties"]["Path"]) for r in routes} == {
         ("POST", "/jobs/{uuid}/events"), ("POST", "/events"), ("GET", "/jobs/{uuid}"), ("GET", "/openapi.json"),
-        ("POST", "/jobs")}
+        ("POST", "/jobs"),
+        # the dashboard (api/dashboard.py)
+        ("GET", "/ui"), ("GET", "/ui/static/{name}"), ("GET", "/ui/api/overview"), ("GET", "/ui/api/jobs"),
+        ("GET", "/ui/api/jobs/{uuid}"), ("GET", "/ui/api/fsm"), ("GET", "/ui/api/workflows"),
+        ("GET", "/ui/api/workflows/{uuid}")}
     settings = RESOURCES["HttpApi"]["Properties"]["DefaultRouteSettings"]
     assert settings == {"ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
                         "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"}}

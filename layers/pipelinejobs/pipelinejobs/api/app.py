@@ -21,7 +21,6 @@ error is answered with its status code and caller-safe body, the same
 from __future__ import annotations
 
 import binascii
-import dataclasses
 import json
 from typing import Any
 
@@ -31,10 +30,9 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from .. import creation, deadline, events, frontdoor, observability, runner_status, tokens
 from ..config import Config
 from ..errors import InvalidEvent
-from ..events import TOO_DEEP, nested_too_deeply, parse_event
-from ..records import HistoryEntry, JobRecord
+from ..events import TOO_DEEP, parse_event
 from ..service import authorize, get_store
-from . import contract
+from . import contract, dashboard
 
 app = APIGatewayHttpResolver()
 
@@ -71,8 +69,7 @@ def _json_body(what: str = "a PipelineJobEvent") -> Any:
 
 def _bearer() -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header (the scheme's case does not matter, RFC 7235)."""
-    scheme, _, token = (app.current_event.headers.get("authorization") or "").strip().partition(" ")
-    return (token.strip() or None) if scheme.lower() == "bearer" else None
+    return tokens.bearer(app.current_event.headers.get("authorization"))
 
 
 def _credentials(token: str | None) -> tuple[str | None, str | None]:
@@ -172,24 +169,18 @@ def get_job(uuid: str) -> dict[str, Any]:
     authorize(parse_event({"uuid": uuid, "event": "update", **({"token": token} if token else {})}), config)
     observability.correlate(uuid)
     store = get_store(config)
-    job = _servable(store.get_job(uuid)).to_dict()
+    job = contract.servable(store.get_job(uuid)).to_dict()
     page = store.history(uuid, after=params["after"], limit=params["limit"], newest_first=params["order"] == "newest")
-    return contract.served("JobView", {**job, "history": [_servable(entry).to_dict() for entry in page.entries],
+    return contract.served("JobView", {**job, "history": [contract.servable(entry).to_dict() for entry in page.entries],
                                        "next_cursor": page.next_cursor})
-
-
-def _servable(record: JobRecord | HistoryEntry) -> JobRecord | HistoryEntry:
-    """``record`` with its data as served: the depth limit intake holds, held on the way out too. Data deeper
-    (stored before intake refused it, or given to a job's setup) is summarised by its keys, as change
-    notifications summarise large data, so that the job stays readable rather than failing every read."""
-    if not nested_too_deeply(record.data):
-        return record
-    return dataclasses.replace(record, data={"truncated": True, "problem": TOO_DEEP, "keys": sorted(record.data)[:100]})
 
 
 @app.get("/openapi.json")
 def openapi_document() -> Response:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=contract.document_text())
+
+
+app.include_router(dashboard.router)  # /ui: the dashboard (api/dashboard.py)
 
 
 @observability.lambda_entry

@@ -16,6 +16,7 @@ difference between meeting and missing its cold-import goal).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from functools import cache
@@ -24,6 +25,8 @@ from typing import Any
 
 from .. import events
 from ..errors import InvalidEvent
+from ..events import TOO_DEEP, nested_too_deeply
+from ..records import HistoryEntry, JobRecord
 
 DOCUMENT = "openapi.json"
 #: The document's URI for schema references: a parameter's ``#/components/...`` is resolved in it.
@@ -126,3 +129,12 @@ def served(schema_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of ``record`` that the document's ``schema_name`` schema lists, and no others."""
     return {name: record[name] for name in document()["components"]["schemas"][schema_name]["properties"]
             if name in record}
+
+
+def servable(record: JobRecord | HistoryEntry) -> JobRecord | HistoryEntry:
+    """``record`` with its data as served: the depth limit intake holds, held on the way out too. Data deeper
+    (stored before intake refused it, or given to a job's setup) is summarised by its keys, as change
+    notifications summarise large data, so that the job stays readable rather than failing every read."""
+    if not nested_too_deeply(record.data):
+        return record
+    return dataclasses.replace(record, data={"truncated": True, "problem": TOO_DEEP, "keys": sorted(record.data)[:100]})

@@ -1,6 +1,6 @@
-"""``pipelinejobs token pipeline NAME`` and ``pipelinejobs callback UUID``: what an admin hands to others.
+"""``pipelinejobs token pipeline|viewer|admin`` and ``pipelinejobs callback UUID``: what an admin hands to others.
 
-Both are computed from the token secret and this machine's clock, so only someone who holds the secret
+All are computed from the token secret and this machine's clock, so only someone who holds the secret
 (an admin) can run them, and neither asks the API anything (docs/webhook.md, "Outside AWS").
 """
 
@@ -40,8 +40,40 @@ def token_pipeline(out: Output, name: str, hours: int, as_json: bool) -> None:
     minted = tokens.pipeline_token(tokens.secret(config), pipeline_uuid, hours)
     if out.as_json or as_json:
         return out.json({"token": minted})
-    expires = datetime.fromtimestamp(tokens.pipeline_token_expiry(minted), UTC).isoformat().replace("+00:00", "Z")
-    out.record({"token": minted, "pipeline": pipeline_uuid, "expires": expires}, title=f"pipeline token for {name}")
+    out.record({"token": minted, "pipeline": pipeline_uuid, "expires": _expires(minted)},
+               title=f"pipeline token for {name}")
+
+
+def _expires(minted: str) -> str:
+    return datetime.fromtimestamp(tokens.pipeline_token_expiry(minted), UTC).isoformat().replace("+00:00", "Z")
+
+
+@token.command("viewer")
+@click.option("--hours", type=click.IntRange(1, tokens.VIEWER_TOKEN_MAX_HOURS), default=tokens.VIEWER_TOKEN_HOURS,
+              show_default=True, help="How long it lives (it expires at the end of an hour: up to one more).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"token": ...}.')
+@click.pass_obj
+def token_viewer(out: Output, hours: int, as_json: bool) -> None:
+    """A viewer token for the dashboard (/ui): its holder may read every job there, and move none."""
+    from ..config import Config
+
+    minted = tokens.viewer_token(tokens.secret(Config.from_env()), hours)
+    if out.as_json or as_json:
+        return out.json({"token": minted})
+    out.record({"token": minted, "expires": _expires(minted)}, title="viewer token")
+
+
+@token.command("admin")
+@click.option("--json", "as_json", is_flag=True, help='Print {"token": ...}.')
+@click.pass_obj
+def token_admin(out: Output, as_json: bool) -> None:
+    """The current admin token (valid this hour and the next): it may do anything, the dashboard included."""
+    from ..config import Config
+
+    minted = tokens.admin_token(tokens.secret(Config.from_env()))
+    if out.as_json or as_json:
+        return out.json({"token": minted})
+    out.record({"token": minted}, title="admin token")
 
 
 @click.command()

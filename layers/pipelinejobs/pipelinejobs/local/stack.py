@@ -342,6 +342,7 @@ class LocalStack:
             + (")" if self.dynamodb_endpoint else ", DynamoDB)"),
             f"DynamoDB        {self.dynamodb_endpoint or self.moto_url}",
             f"webhook API     {self.api_url}  (OpenAPI: {self.api_url}/openapi.json)",
+            f"dashboard       {self.api_url}/ui  (a token for it: pipelinejobs --local token viewer)",
             f"routes          {', '.join(route.key for route in self.routes)}",
             f"table           {outputs['TableName']}",
             f"state machine   {outputs['JobStateMachineArn'].rsplit(':', 1)[1]}  ({outputs['JobStateMachineArn']})",

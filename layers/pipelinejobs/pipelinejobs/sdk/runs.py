@@ -27,6 +27,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import fsm, identity
+from ..attempts import Attempt, fold
 from ..config import Config
 from ..errors import (
     ConcurrencyConflict,
@@ -77,21 +78,6 @@ class Run:
     error: str | None = None
     #: Why nothing was done, when nothing needed doing (kill of a job that had already ended).
     skipped: str | None = None
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One execution of a job's task, folded from the job's history."""
-
-    number: int
-    launcher: str | None = None
-    handle: dict[str, Any] | None = None
-    log: dict[str, Any] | None = None
-    started: str | None = None
-    stopped: str | None = None
-    exit_code: int | None = None
-    reason: str | None = None
-    succeeded: bool = False
 
 
 @dataclass(frozen=True)
@@ -255,33 +241,9 @@ def stat(pipeline_uuid: str | None = None, state: str | None = None, since: date
     return jobs[:limit] if limit else jobs
 
 
-#: History data keys that describe an attempt.
-_ATTEMPT_KEYS = ("launcher", "handle", "log", "started", "stopped", "exit_code", "reason")
-
-
 def attempts(uuid: str, *, config: Config | None = None) -> list[Attempt]:
-    """Every attempt of the job, from its history (refused entries included: a task that ended
-    before its launch was recorded still left its handle there). An applied ``finish`` or ``fail``
-    that names no attempt (an external task's own, sent through the webhook) ends the latest one."""
-    rows: dict[int, dict[str, Any]] = {}
-    latest: int | None = None
-    for entry in get_job(uuid, config=config).history:
-        number = entry.data.get("attempt")
-        if entry.name == "ready":  # ready only announces the next one
-            continue
-        if isinstance(number, int):
-            latest = number
-            row = rows.setdefault(number, {"number": number})
-            row.update({key: entry.data[key] for key in _ATTEMPT_KEYS if entry.data.get(key) is not None})
-        elif latest is not None and entry.name in ("finish", "fail") and entry.applied:
-            row = rows[latest]
-            row.setdefault("stopped", entry.date)
-            if entry.data.get("reason") is not None:
-                row.setdefault("reason", entry.data["reason"])
-        else:
-            continue
-        row["succeeded"] = row.get("succeeded", False) or (entry.name == "finish" and entry.applied)
-    return [Attempt(**rows[number]) for number in sorted(rows)]
+    """Every attempt of the job, folded from its history (:func:`pipelinejobs.attempts.fold`)."""
+    return fold(get_job(uuid, config=config).history)
 
 
 def logs(uuid: str, attempt: int | None = None, *, config: Config | None = None) -> list[AttemptLog]:

@@ -95,6 +95,20 @@ class JobStore(ABC):
         """Jobs, newest first, from the indexes (never a Scan)."""
 
     @abstractmethod
+    def page_jobs(self, pipeline_uuid: str | None = None, state: str | None = None, since: str | None = None,
+                  after: str | None = None, limit: int = 50) -> tuple[list[JobSummary], str | None]:
+        """A page of those jobs in the index's order (by state, then newest first) and the next page's cursor."""
+
+    @abstractmethod
+    def total_jobs(self, pipeline_uuid: str | None = None, state: str | None = None, since: str | None = None) -> int:
+        """How many of those jobs there are."""
+
+    @abstractmethod
+    def count_jobs(self, pipeline_uuid: str | None = None, state: str | None = None,
+                   since: str | None = None) -> dict[tuple[str, str], int]:
+        """How many of those jobs there are, by (pipeline uuid, state)."""
+
+    @abstractmethod
     def put_pipeline(self, pipeline: PipelineRecord) -> PipelineRecord: ...
 
     @abstractmethod

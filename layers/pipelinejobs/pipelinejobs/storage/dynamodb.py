@@ -24,7 +24,10 @@ cleared and the tombstone goes last. An interrupted delete leaves the tombstone
 from __future__ import annotations
 
 import functools
+import heapq
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError
@@ -79,6 +82,7 @@ _LAST_SEQ = 10**12 - 1
 _CHECK_FAILED = "ConditionalCheckFailed"
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
+_T = TypeVar("_T")
 
 
 def _translating(method: _Method) -> _Method:
@@ -325,21 +329,61 @@ class DynamoDBJobStore(JobStore):
     @_translating
     def list_jobs(self, pipeline_uuid: str | None = None, state: str | None = None,
                   since: str | None = None) -> list[JobSummary]:
-        Job = self.models.job
-        index, partition = ((Job.by_pipeline, functools.partial(by_pipeline_pk, pipeline_uuid)) if pipeline_uuid
-                            else (Job.catalog, catalog_pk))
-        if state and since:
-            range_condition = Job.gsi_sk.between(f"{state}#{since}", f"{state}#\uffff")
-        elif state:
-            range_condition = Job.gsi_sk.startswith(f"{state}#")
-        else:
-            range_condition = None
-        filter_condition = (Job.created >= since) if since and not state else None
+        index, partition, range_condition, filter_condition = self._listing(pipeline_uuid, state, since)
         jobs = [
             _summary(item) for n in range(INDEX_SHARDS)
             for item in index.query(partition(n), range_condition, filter_condition=filter_condition)
         ]
         return sorted(jobs, key=lambda j: (j.created, j.uuid), reverse=True)
+
+    def _listing(self, pipeline_uuid: str | None, state: str | None, since: str | None, before: str | None = None):
+        """How a listing reads: the index (by pipeline, else the catalog), its partitions' keys, the sort key
+        condition (the state and the period; below ``before``, a sort key, when paging) and the filter (the
+        period, when no state puts it in the key)."""
+        Job = self.models.job
+        index, partition = ((Job.by_pipeline, functools.partial(by_pipeline_pk, pipeline_uuid)) if pipeline_uuid
+                            else (Job.catalog, catalog_pk))
+        if state:
+            range_condition = Job.gsi_sk.between(f"{state}#{since or ''}", before or f"{state}#\uffff")
+        elif before:
+            range_condition = Job.gsi_sk < before
+        else:
+            range_condition = None
+        filter_condition = (Job.created >= since) if since and not state else None
+        return index, partition, range_condition, filter_condition
+
+    @_translating
+    def page_jobs(self, pipeline_uuid: str | None = None, state: str | None = None, since: str | None = None,
+                  after: str | None = None, limit: int = 50) -> tuple[list[JobSummary], str | None]:
+        """The jobs ``list_jobs`` lists, a page at a time, in the index's order (by state, then newest first):
+        each partition is read from ``after`` (the previous page's cursor) for ``limit`` + 1 rows at most and
+        the partitions are merged, so a page costs one small Query per partition however many jobs there are."""
+        index, partition, range_condition, filter_condition = self._listing(pipeline_uuid, state, since, after)
+        partitions = _each_partition(lambda n: list(index.query(
+            partition(n), range_condition, filter_condition=filter_condition, scan_index_forward=False,
+            limit=limit + 2, page_size=limit + 2)))
+        items = [item for item in heapq.merge(*partitions, key=lambda i: i.gsi_sk, reverse=True)
+                 if item.gsi_sk != after][:limit + 1]  # a key condition with a state includes ``after`` itself
+        rows = [_summary(item) for item in items[:limit]]
+        return rows, (items[limit - 1].gsi_sk if len(items) > limit else None)
+
+    @_translating
+    def total_jobs(self, pipeline_uuid: str | None = None, state: str | None = None, since: str | None = None) -> int:
+        """How many jobs ``list_jobs`` would list: the same Queries with ``Select=COUNT``, so no item is sent."""
+        index, partition, range_condition, filter_condition = self._listing(pipeline_uuid, state, since)
+        return sum(_each_partition(lambda n: index.count(partition(n), range_condition,
+                                                         filter_condition=filter_condition)))
+
+    @_translating
+    def count_jobs(self, pipeline_uuid: str | None = None, state: str | None = None,
+                   since: str | None = None) -> dict[tuple[str, str], int]:
+        """How many jobs ``list_jobs`` would list, by (pipeline, state): the same Queries, asking only for those two
+        attributes, so that counting 10,000 jobs moves and decodes two short strings each."""
+        index, partition, range_condition, filter_condition = self._listing(pipeline_uuid, state, since)
+        partitions = _each_partition(lambda n: [(i.pipeline_uuid, i.state) for i in index.query(
+            partition(n), range_condition, filter_condition=filter_condition,
+            attributes_to_get=["pipeline_uuid", "state"])])
+        return dict(Counter(key for partition in partitions for key in partition))
 
     # ---- pipelines --------------------------------------------------------------------
 
@@ -399,6 +443,12 @@ class DynamoDBJobStore(JobStore):
 def _summary(item) -> JobSummary:
     """A job's index item as a ``stat`` row: the summary's fields are the index attributes (models.INDEX_ATTRIBUTES)."""
     return JobSummary(**{name: getattr(item, name) for name in JobSummary.__dataclass_fields__})
+
+
+def _each_partition(read: Callable[[int], _T]) -> list[_T]:
+    """``read(n)`` of every index partition, at once: a listing waits for its slowest partition, not their sum."""
+    with ThreadPoolExecutor(max_workers=INDEX_SHARDS) as pool:
+        return list(pool.map(read, range(INDEX_SHARDS)))
 
 
 def _pipeline_record(item) -> PipelineRecord:
