@@ -98,3 +98,12 @@ def test_the_webhook_has_no_delete_route(webhook, ran):
     assert response["statusCode"] in (404, 405)
     assert json.loads(response["body"])  # an answer, never a stack trace
     assert support.table_items() == before
+
+
+def test_reading_a_deleted_job_with_its_token_says_who_deleted_it(webhook, ran):
+    token = ran.token
+    ran.delete(by="alice")
+    response = webhook(sample("webhook", "get-job", ran.uuid, token), LambdaContext())
+    answer = json.loads(response["body"])
+    assert response["statusCode"] == 404
+    assert (answer["error"], answer["deleted_by"]) == ("JobDeleted", "alice") and answer["deleted_at"]
