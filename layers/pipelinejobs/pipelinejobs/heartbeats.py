@@ -47,11 +47,12 @@ def later(when: str, seconds: float) -> str:
 
 
 def checked(seconds: object, field: str = "heartbeat_seconds") -> int | None:
-    """``seconds`` if it is a whole number of seconds in range (or None: no heartbeat); else InvalidEvent
-    naming ``field``."""
+    """``seconds`` as an int if it is a whole number of seconds in range (or None: no heartbeat); else
+    InvalidEvent naming ``field``. ``600.0`` is whole (JSON, and JSON Schema's "integer", say so)."""
     if seconds is None:
         return None
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 1 <= seconds <= MAX_HEARTBEAT_SECONDS:
+    whole = isinstance(seconds, int) or (isinstance(seconds, float) and seconds.is_integer())
+    if isinstance(seconds, bool) or not whole or not 1 <= seconds <= MAX_HEARTBEAT_SECONDS:
         raise InvalidEvent.single(field, f"must be a whole number of seconds from 1 to {MAX_HEARTBEAT_SECONDS}, "
                                          f"not {seconds!r}")
-    return seconds
+    return int(seconds)

@@ -146,6 +146,7 @@ def test_the_pipelines_task_template_gives_its_jobs_a_heartbeat(tables, clock):
     pipeline = pj.register_pipeline("external", task={"launcher": "external", "heartbeat_seconds": 300})
     assert pj.PipelineJob(pipeline.uuid, {"n": 1}).setup().record.heartbeat_seconds == 300
     assert pj.PipelineJob(pipeline.uuid, {"n": 2}, heartbeat_seconds=30).setup().record.heartbeat_seconds == 30
+    assert pj.PipelineJob(pipeline.uuid, {"n": 3}, heartbeat_seconds=45.0).setup().record.heartbeat_seconds == 45
 
 
 @pytest.mark.parametrize("seconds", [0, -5, 1.5, "60", True, 366 * 24 * 3600])
