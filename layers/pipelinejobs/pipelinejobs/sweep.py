@@ -35,8 +35,9 @@ from .service import get_store, handle_event
 SOURCE = "sweep"
 #: The failure class a silent job's ``fail`` carries in its data.
 STALE = "stale"
-#: Time kept back, per job, from the run's deadline: one event's read and write, with room to spare.
-SECONDS_PER_JOB = 2.0
+#: Time a fail needs left before the run's deadline to start it: its read and its write, each of which botocore
+#: starts only with its connect and read timeouts ahead (``clients.TIMEOUTS``, 1 s + 3 s), and room to spare.
+SECONDS_PER_JOB = 10.0
 
 
 @dataclass
@@ -60,7 +61,7 @@ def sweep(now: str | None = None, *, config: Config | None = None) -> SweepRepor
     due = get_store(config).due_jobs(now)
     report = SweepReport(due=len(due))
     log = observability.logger()
-    for job in due:
+    for n, job in enumerate(due):
         data = {"failure": STALE, "reason": f"no event for {job.heartbeat_seconds} s", "due_at": job.due_at,
                 "last_heartbeat": job.last_heartbeat, "heartbeat_seconds": job.heartbeat_seconds}
         try:
@@ -71,7 +72,7 @@ def sweep(now: str | None = None, *, config: Config | None = None) -> SweepRepor
             report.skipped += 1
             continue
         except OutOfTime:
-            report.left = report.due - report.skipped - len(report.failed)
+            report.left += len(due) - n  # this job and those after it
             break
         except PipelineJobsError as exc:  # throttled, contended: still due, so the next run tries again
             report.left += 1

@@ -10,13 +10,13 @@ import json
 from typing import Any
 
 import pytest
-from frontdoors import LambdaContext, callback_request
+from frontdoors import LambdaContext, callback_request, handler_module, sample
 
 import pipelinejobs as pj
-from pipelinejobs import heartbeats
+from pipelinejobs import deadline, heartbeats
 from pipelinejobs.errors import InvalidEvent
 from pipelinejobs.storage import base
-from pipelinejobs.sweep import sweep
+from pipelinejobs.sweep import SECONDS_PER_JOB, sweep
 
 import support
 
@@ -140,6 +140,25 @@ def test_the_sweep_reads_only_the_jobs_that_are_due(webhook, tables, clock):
     assert len(queries) == 8  # one per index shard, whatever the number of live jobs
     assert sum(call["ScannedCount"] for call in queries) == 3  # read: the due jobs and nothing else
     assert not [call for call in queried if call["operation"] == "Scan"]
+
+
+def test_the_sweep_function_fails_the_due_jobs_on_its_scheduled_event(webhook, quiet_job, clock):
+    clock[0] = "2026-01-01T00:00:00.000Z"  # long ago: the function's sweep reads the real clock
+    assert callback(webhook, quiet_job, "RUNNING") == 200
+
+    answer = handler_module("sweep").handler(sample("sweep", "scheduled"), LambdaContext())
+
+    assert answer == {"due": 1, "failed": [quiet_job.uuid], "skipped": 0, "left": 0}
+    assert quiet_job.refresh().state == "FAILED"
+
+
+def test_a_run_out_of_time_leaves_the_rest_to_the_next(tables, clock):
+    pipeline = pj.register_pipeline("late")
+    jobs = [pj.PipelineJob(pipeline.uuid, {"n": n}, heartbeat_seconds=60).setup().run() for n in range(3)]
+    with deadline.at_most(SECONDS_PER_JOB - 2):  # time to read the index, too little left for even one fail
+        first = sweep(at(61))
+    assert (first.due, first.failed, first.left) == (3, [], 3)
+    assert sorted(sweep(at(61)).failed) == sorted(job.uuid for job in jobs)
 
 
 def test_the_pipelines_task_template_gives_its_jobs_a_heartbeat(tables, clock):
