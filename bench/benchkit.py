@@ -124,6 +124,21 @@ class Meter:
         return sum(self.requests.values()), self.wcu, self.rcu
 
 
+@contextmanager
+def quiet_stdout():
+    """Log lines and metrics still get written, to /dev/null (as Lambda writes them to CloudWatch)."""
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    sys.stdout.flush()
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(devnull)
+        os.close(saved)
+
+
 def percentile(values: Sequence[float], p: int) -> float:
     """The ``p``-th percentile (inclusive method: for 100 samples, p99 is the second largest)."""
     if len(values) < 2:

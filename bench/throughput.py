@@ -22,7 +22,6 @@ Goals (issue 6): >= 0.7 of the bare loop's events/s (a timing goal: a miss fails
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
@@ -65,21 +64,6 @@ class Recorder:
             self.on = False
 
 
-@contextmanager
-def quiet_stdout():
-    """Log lines and metrics still get written, to /dev/null (as Lambda writes them to CloudWatch)."""
-    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    sys.stdout.flush()
-    os.dup2(devnull, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(devnull)
-        os.close(saved)
-
-
 def timed(apply: Callable[[int], Any], first: int, count: int) -> float:
     started = time.perf_counter()
     for n in range(first, first + count):
@@ -115,7 +99,7 @@ def main() -> int:
                              LambdaContext())
             assert answer["statusCode"] == 200, answer
 
-        with quiet_stdout():
+        with benchkit.quiet_stdout():
             with recorder.recording() as real:
                 via_handler(-1)
             with recorder.recording() as mirrored:

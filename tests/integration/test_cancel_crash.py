@@ -1,6 +1,8 @@
 """cancel() killed at every request boundary, on DynamoDB Local: whatever was done, the job is either whole or
 gone for every reader, a re-run of cancel (or a new setup) finishes the delete, and the same inputs then run
 afresh: version 1, a history of one entry, old event ids applied again rather than answered as duplicates.
+An admin's delete() (the same delete, its tombstone kept) killed likewise is finished by a re-run, leaving the
+tombstone of the first, and nothing else.
 
 The cancel runs in a child process that SIGKILLs itself as its HTTP request N is about to leave (so requests
 1..N-1 were answered), for every N until a child lives to the end."""
@@ -25,7 +27,7 @@ import os, signal, sys
 from botocore.httpsession import URLLib3Session
 import pipelinejobs as pj
 
-kill_at, pipeline, data = int(sys.argv[1]), sys.argv[2], {"n": int(sys.argv[3])}
+kill_at, pipeline, data, verb = int(sys.argv[1]), sys.argv[2], {"n": int(sys.argv[3])}, sys.argv[4]
 send, sent = URLLib3Session.send, 0
 
 def counted(self, request):  # every HTTP request of every botocore client
@@ -36,7 +38,8 @@ def counted(self, request):  # every HTTP request of every botocore client
     return send(self, request)
 
 URLLib3Session.send = counted
-pj.PipelineJob(pipeline, data).cancel()
+job = pj.PipelineJob(pipeline, data)
+job.cancel() if verb == "cancel" else job.delete(by="admin-1")
 """
 
 #: Events sent before the cancel: an applied update and a refused finish, each with an id (so the partition
@@ -56,8 +59,8 @@ def partition(uuid: str) -> list[str]:
     return [item["sk"]["S"] for item in support.table_items() if item["pk"]["S"] == f"JOB#{uuid}"]
 
 
-def cancel_killed_at(kill_at: int, pipeline: str, n: int) -> int:
-    return subprocess.run([sys.executable, "-c", CHILD, str(kill_at), pipeline, str(n)], env=os.environ,
+def cancel_killed_at(kill_at: int, pipeline: str, n: int, verb: str = "cancel") -> int:
+    return subprocess.run([sys.executable, "-c", CHILD, str(kill_at), pipeline, str(n), verb], env=os.environ,
                           capture_output=True, timeout=120).returncode
 
 
@@ -106,3 +109,31 @@ def test_cancelling_a_job_that_never_existed_is_still_job_not_found(ddb_env):
     with pytest.raises(JobNotFound):
         pj.PipelineJob(job.pipeline_uuid, {"other": 1}).cancel()
     assert partition(pj.PipelineJob(job.pipeline_uuid, {"other": 1}).uuid) == []
+
+
+def test_an_admin_delete_killed_at_any_request_is_finished_leaving_only_its_tombstone(ddb_env):
+    pj.create_tables()
+    pipeline = pj.register_pipeline("delete-crash", components=["step"], task={"launcher": "local"}).uuid
+    kill_at = 0
+    while True:
+        kill_at += 1
+        assert kill_at < 20, "delete never finished"
+        job = prepared(pipeline, kill_at)
+        job.run()
+        whole = partition(job.uuid)
+        code = cancel_killed_at(kill_at, pipeline, kill_at, "delete")
+        left = partition(job.uuid)
+        if code == 0:
+            assert left == ["DELETING"]  # a delete that ran to its end left its tombstone alone
+            break
+        assert code == -signal.SIGKILL
+        assert left == whole or "JOB" not in left  # whole, or gone for every reader
+        first = support.table_items() if "JOB" not in left else None
+        pj.PipelineJob(pipeline, {"n": kill_at}).delete(by="admin-2")
+        assert partition(job.uuid) == ["DELETING"]
+        if first is not None:  # the interrupted delete's tombstone stays: who and when are the first's
+            tombstone = next(i for i in support.table_items() if i["pk"]["S"] == f"JOB#{job.uuid}")
+            assert tombstone in first and tombstone["deleted_by"]["S"] == "admin-1"
+        with pytest.raises(pj.errors.JobDeleted):
+            pj.PipelineJob(pipeline, {"n": kill_at}).setup()
+    assert kill_at > 4  # read, delete, list, clear: the boundaries between the delete's requests were all tried

@@ -315,3 +315,25 @@ def _body(example: Path) -> str:
     """The example without its module docstring: the code the README shows."""
     text = example.read_text()
     return text[text.index('"""', 3) + 3:].strip()
+
+
+# ---- issue 14, item 6: delete --------------------------------------------------------------------
+
+
+def test_delete_asks_first_then_leaves_a_tombstone_that_status_reports_with_exit_3():
+    job = job_of(data={"n": "deleted"})
+    job.run().fail()
+
+    declined = cli("delete", job.uuid, stdin="n\n")
+
+    assert (declined.returncode, declined.stdout) == (1, "")
+    assert declined.stderr == (f"job {job.uuid}: FAILED, 3 history entries\nDelete it and its history for good? "
+                               "[y/N]: error: aborted: nothing was done\n")
+    assert job.refresh().state == "FAILED"
+    deleted = cli("--json", "delete", job.uuid[:8], "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    answer = json.loads(deleted.stdout)
+    assert (answer["uuid"], answer["deleted"]) == (job.uuid, True) and answer["deleted_by"] and answer["deleted_at"]
+    line = refused(cli("status", job.uuid), 3)
+    assert line == f"error: job {job.uuid} was deleted by {answer['deleted_by']} at {answer['deleted_at']}"
+    assert refused(cli("delete", job.uuid, "--yes"), 3) == line  # a second delete finds nothing to do

@@ -141,3 +141,22 @@ def test_a_failed_stream_record_is_retried_from_it_then_parked(aws):
     [failure] = parked
     assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert failure["DDBStreamBatchInfo"]["batchSize"] == 2 and failure["DDBStreamBatchInfo"]["streamArn"] == stream_arn
+
+
+def test_a_schedule_calls_its_function_with_a_scheduled_event_each_period():
+    from sfn_harness import wait_until
+
+    from pipelinejobs.local.schedules import SchedulePoller
+
+    called: list[dict[str, Any]] = []
+    rule = "arn:aws:events:us-east-1:123456789012:rule/sweep-EveryMinute"
+    poller = SchedulePoller(called.append, rule, period=0.01, region="us-east-1")
+    poller.start()
+    try:
+        wait_until(lambda: len(called) >= 2, what="two scheduled calls")
+    finally:
+        poller.stop()
+        poller.join(5)
+    assert not poller.is_alive()
+    assert {(e["source"], e["detail-type"], e["account"], tuple(e["resources"])) for e in called} == {
+        ("aws.events", "Scheduled Event", "123456789012", (rule,))}

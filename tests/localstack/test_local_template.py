@@ -310,3 +310,42 @@ def test_template_yamls_events_queue_and_stream_are_polled_for_their_functions_w
     handler, arn, properties = made["stream"]
     assert (handler, arn) == (builder.functions["StreamFunction"].handler, stream_arn)
     assert properties["BatchSize"] == 25 and properties["DestinationConfig"]["OnFailure"]["Destination"]
+
+
+# ---- Schedule events (the sweep) ----------------------------------------------------------------
+
+
+def test_template_yamls_sweep_is_called_every_minute_by_the_local_stack():
+    """SweepFunction's ``Schedule`` event (rate(1 minute)) becomes a poller calling it at that rate."""
+    from types import SimpleNamespace
+
+    from pipelinejobs.local.schedules import SchedulePoller
+    from pipelinejobs.local.stack import LocalStack
+
+    template = load_template()
+    events = template["Resources"]["SweepFunction"]["Properties"]["Events"]
+    function = resources.Function("SweepFunction", "pipelinejobs-local-sweep", "arn:sweep", {}, events)
+    stack = LocalStack()
+    stack.builder = SimpleNamespace(template=SimpleNamespace(resolve=lambda value: value))
+    handler = object()
+
+    stack._wire(function, handler)
+
+    [poller] = stack.pollers
+    assert isinstance(poller, SchedulePoller) and poller.function is handler
+    assert (poller.idle_s, poller.name) == (60, "schedule:pipelinejobs-local-sweep-EveryMinute")
+
+
+@pytest.mark.parametrize(("expression", "seconds"), [("rate(1 minute)", 60), ("rate(5 minutes)", 300),
+                                                     ("rate(2 hours)", 7200), ("rate(1 day)", 86400)])
+def test_a_schedules_rate_is_read_in_seconds(expression, seconds):
+    from pipelinejobs.local.schedules import period_seconds
+
+    assert period_seconds(expression) == seconds
+
+
+def test_a_cron_schedule_is_refused_by_name():
+    from pipelinejobs.local.schedules import period_seconds
+
+    with pytest.raises(ValueError, match=r"cron\(0 \* \* \* \? \*\)"):
+        period_seconds("cron(0 * * * ? *)")

@@ -428,3 +428,9 @@ def test_the_spec_a_run_was_started_with_is_in_the_history(moto_env):
     run = orchestration.start(uuid, {"n": 1}, overrides={"max_attempts": 4})
     [started] = [e for e in pipelinejobs.get_job(run.uuid).history if e.name == "update"]
     assert TaskSpec.from_dict(started.data["task"]).max_attempts == 4
+
+
+def test_a_heartbeat_in_the_overrides_is_the_jobs(moto_env):
+    uuid = pipelinejobs.register_pipeline("unit-external", task={"launcher": "external"}).uuid
+    run = orchestration.start(uuid, {"n": 1}, overrides={"heartbeat_seconds": 120})
+    assert pipelinejobs.get_job(run.uuid).record.heartbeat_seconds == 120

@@ -51,6 +51,8 @@ class Config:
     token_ttl_hours: int = 72
     #: Optimistic-locking attempts per event before ConcurrencyConflict.
     max_write_attempts: int = 30
+    #: Days a retired job is kept before DynamoDB's TTL may delete it (``retention``); None: for ever.
+    retention_days: int | None = None
 
     @classmethod
     def from_env(cls) -> Config:
@@ -67,4 +69,5 @@ class Config:
             token_secret_name=env.get("PIPELINEJOBS_TOKEN_SECRET_NAME") or None,
             token_ttl_hours=int(env.get("PIPELINEJOBS_TOKEN_TTL_HOURS", "72")),
             max_write_attempts=int(env.get("PIPELINEJOBS_MAX_WRITE_ATTEMPTS", "30")),
+            retention_days=int(env.get("PIPELINEJOBS_RETENTION_DAYS") or 0) or None,
         )

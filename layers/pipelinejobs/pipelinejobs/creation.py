@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from . import completion_urls, identity
+from . import completion_urls, heartbeats, identity
 from .config import Config
 from .errors import InvalidEvent, PipelineNotFound, Unauthorized
 from .events import check_data_size
@@ -59,30 +59,35 @@ def create_job(pipeline: str, data: dict[str, Any] | None = None, *, parents: It
                callback_url: str | None = None, token: str | None = None, trusted: bool = False,
                create_data: dict[str, Any] | None = None, source: str = "webhook",
                workflow: dict[str, Any] | None = None, callback_changes: bool = False,
-               config: Config | None = None) -> tuple[JobRecord, bool]:
+               heartbeat_seconds: int | None = None, config: Config | None = None) -> tuple[JobRecord, bool]:
     """Get or create the job of ``pipeline`` (uuid or name) for ``data`` and ``parents``: the job and
     whether it was created now.
 
     ``token`` is an admin or pipeline token; ``trusted`` skips it (the SDK holding the secret and table
     access). ``create_data`` goes with the create event; ``workflow`` is a workflow's job's place in it
     (``JobRecord.workflow``); ``callback_changes`` asks for a callback at every change of state, not only at
-    the end. Raises InvalidEvent (400: ``callback_url``, ``callback_changes``, ``data``, an ambiguous name),
-    Unauthorized, PipelineNotFound, or StorageUnavailable."""
+    the end. ``heartbeat_seconds`` (default: the pipeline's task template's) has the job failed as stale when it
+    is silent that long while live (``heartbeats``). Raises InvalidEvent (400: ``callback_url``,
+    ``callback_changes``, ``data``, ``heartbeat_seconds``, an ambiguous name), Unauthorized, PipelineNotFound, or
+    StorageUnavailable."""
     data, parents = dict(data or {}), sorted(parents or [])
     if callback_url is not None:
         completion_urls.check(callback_url)
     elif callback_changes:
         raise InvalidEvent.single("callback_changes", "needs a callback_url to call")
     check_data_size(data)
+    heartbeat_seconds = heartbeats.checked(heartbeat_seconds)
     config = config or Config.from_env()
     holds = None if trusted else authorize_pipeline(token, config)
     store = get_store(config)
-    pipeline_uuid = pipeline_for(pipeline, store, holds).uuid
+    found = pipeline_for(pipeline, store, holds)
+    pipeline_uuid = found.uuid
     uuid = identity.job_uuid(pipeline_uuid, data, parents)
     now = now_iso()
     job = JobRecord(uuid=uuid, pipeline_uuid=pipeline_uuid, state="CREATED", last_event="create", created=now,
                     updated=now, path=identity.job_path(pipeline_uuid, uuid), data=data, parents=parents,
-                    callback_url=callback_url, callback_changes=callback_changes, workflow=workflow)
+                    callback_url=callback_url, callback_changes=callback_changes, workflow=workflow,
+                    heartbeat_seconds=heartbeat_seconds or (found.task or {}).get("heartbeat_seconds"))
     entry = HistoryEntry(seq=1, date=now, name="create", data=create_data or {}, state="CREATED", source=source)
     if store.insert_job(job, entry):
         return replace(job, version=1), True

@@ -132,6 +132,18 @@ class JobNotFound(PipelineJobsError):
         super().__init__(f"job {uuid} not found")
 
 
+class JobDeleted(JobNotFound):
+    """The job was deleted by an admin; its tombstone says by whom and when. A 404 like any job not there."""
+
+    def __init__(self, uuid: str, deleted_at: str | None, deleted_by: str | None):
+        super().__init__(uuid)
+        self.deleted_at, self.deleted_by = deleted_at, deleted_by
+        self.args = (f"job {uuid} was deleted by {deleted_by} at {deleted_at}",)
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "deleted_at": self.deleted_at, "deleted_by": self.deleted_by}
+
+
 class AmbiguousName(PipelineJobsError):
     """A job or pipeline was named by a uuid prefix (or a pipeline by a name) that several share:
     ``candidates`` lists those it could mean. Nothing was done."""

@@ -49,6 +49,12 @@ class JobRecord:
     #: A workflow's job: ``{"uuid": <workflow>, "node": <job name in its spec>, "index": <fan-out item>}``
     #: (pipelinejobs.workflows), set when the job is created; None for a job of no workflow.
     workflow: dict[str, Any] | None = None
+    #: Fail the job as stale when it is silent this long while live (``heartbeats``); None: never.
+    heartbeat_seconds: int | None = None
+    #: When the sweep fails it as stale: set only while it is live with a heartbeat (a sparse index key).
+    due_at: str | None = None
+    #: Retention: when DynamoDB's TTL may delete a retired job (epoch seconds; ``retention``); None: never.
+    expires_at: int | None = None
 
     @property
     def scope(self) -> str:
@@ -147,3 +153,22 @@ class JobSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What is left of a deleted job: when it was deleted and, for an admin's delete, by whom."""
+
+    uuid: str
+    deleted_at: str | None
+    deleted_by: str | None = None
+
+
+@dataclass(frozen=True)
+class DueJob:
+    """A job the ``due`` index says is past its deadline, as the index had it (it may have moved on since)."""
+
+    uuid: str
+    due_at: str
+    heartbeat_seconds: int | None = None
+    last_heartbeat: str | None = None

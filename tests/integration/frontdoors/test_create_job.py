@@ -12,7 +12,7 @@ import uuid as uuidlib
 import pytest
 from frontdoors import LambdaContext, callback_request, sample
 
-from pipelinejobs import identity, register_pipeline, tokens
+from pipelinejobs import get_job, identity, register_pipeline, tokens
 from pipelinejobs.runner_status import STATUS_PLACEHOLDER
 
 NOBODY = "00000000-0000-4000-8000-000000000000"
@@ -166,3 +166,14 @@ def test_a_job_token_in_the_header_reads_the_job_and_a_pipeline_token_does_not(w
     for token, status in ((job["token"], 200), (pipeline_token, 401)):
         request["headers"]["authorization"] = f"Bearer {token}"
         assert webhook(request, LambdaContext())["statusCode"] == status
+
+
+def test_a_job_created_with_a_heartbeat_keeps_it_and_a_bad_one_is_a_400_naming_it(webhook, tables, pipeline,
+                                                                                   pipeline_token):
+    status, answer = create(webhook, {"pipeline": pipeline.uuid, "data": {"n": 1}, "heartbeat_seconds": 90},
+                            pipeline_token)
+    assert status == 201
+    assert get_job(answer["uuid"]).record.heartbeat_seconds == 90
+    status, answer = create(webhook, {"pipeline": pipeline.uuid, "data": {"n": 2}, "heartbeat_seconds": "soon"},
+                            pipeline_token)
+    assert status == 400 and [e["field"] for e in answer["errors"]] == ["heartbeat_seconds"]

@@ -47,7 +47,7 @@ UNSCOPABLE = {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTa
 
 def test_the_functions_and_their_thin_handlers_exist():
     assert set(FUNCTIONS) == {"WebhookFunction", "EventsFunction", "StreamFunction", "OrchestratorFunction",
-                              "WorkflowsFunction"}
+                              "WorkflowsFunction", "SweepFunction"}
     for properties in FUNCTIONS.values():
         module, attribute = properties["Handler"].split(".")
         source = ROOT / properties["CodeUri"] / f"{module}.py"
@@ -85,10 +85,13 @@ def test_no_function_or_managed_policy_may_scan_delete_or_use_wildcards(name):
             assert set(_actions(statement)) <= UNSCOPABLE, statement
         else:  # a wildcard may end a name prefix or stand for an id, never for every resource
             assert '"*"' not in json.dumps(statement["Resource"]), statement
+        # Retention (issue 14): only the stream function deletes, and only what TTL left of a retired job.
+        deletes = (name, statement.get("Sid")) == ("StreamFunction", "ClearExpiredJobs")
         for action in _actions(statement):
             assert "*" not in action
-            assert action not in {"dynamodb:Scan", "dynamodb:BatchWriteItem"}
-            if action == "dynamodb:DeleteItem":  # only a workflow's own items (its launched queue entries)
+            assert action != "dynamodb:Scan"
+            assert deletes or action != "dynamodb:BatchWriteItem"
+            if action == "dynamodb:DeleteItem" and not deletes:  # only a workflow's own items (its queue entries)
                 assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["WF#*"]}}
 
 
@@ -158,8 +161,10 @@ def test_the_stream_reaches_the_stream_function_filtered_to_job_items():
     assert (stream["MaximumRetryAttempts"], stream["MaximumRecordAgeInSeconds"]) == (10, 86400)
     assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert stream["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": "StreamFailureQueue.Arn"}}}
-    [pattern] = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
-    assert pattern == {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"sk": {"S": ["JOB"]}}}}
+    changes, expired = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
+    assert changes == {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"sk": {"S": ["JOB"]}}}}
+    assert expired == {"eventName": ["REMOVE"], "userIdentity": {"type": ["Service"],
+                       "principalId": ["dynamodb.amazonaws.com"]}, "dynamodb": {"Keys": {"sk": {"S": ["JOB"]}}}}
     assert RESOURCES["JobsTable"]["Properties"]["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
 
 

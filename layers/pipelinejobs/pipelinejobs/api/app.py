@@ -149,7 +149,8 @@ def post_job() -> Response:
     request = contract.body("createJob", _json_body("a job request"))
     config = Config.from_env()
     job, created = creation.create_job(request["pipeline"], request.get("data"), parents=request.get("parents"),
-                                       callback_url=request.get("callback_url"), token=_bearer(), config=config)
+                                       callback_url=request.get("callback_url"), token=_bearer(),
+                                       heartbeat_seconds=request.get("heartbeat_seconds"), config=config)
     observability.correlate(job.uuid)
     observability.logger().info("job created" if created else "job found", extra={
         "uuid": job.uuid, "pipeline_uuid": job.pipeline_uuid, "state": job.state})

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .. import fsm
-from . import access, callbacks, cost, local_commands, runs, targets, workflows
+from . import access, admin, callbacks, cost, local_commands, runs, targets, workflows
 from .params import JOB, JSON_OBJECT, PIPELINE, SINCE, STATE
 from .render import INTERRUPTED, Output, duration, fail, local_time, short
 
@@ -255,8 +255,8 @@ def fsm_command(fmt: str, output: str | None) -> None:
     click.echo(output)
 
 
-for _command in (*runs.COMMANDS, *access.COMMANDS, *cost.COMMANDS, *callbacks.COMMANDS, *workflows.COMMANDS,
-                 local_commands.local, local_commands.demo):
+for _command in (*runs.COMMANDS, *access.COMMANDS, *admin.COMMANDS, *cost.COMMANDS, *callbacks.COMMANDS,
+                 *workflows.COMMANDS, local_commands.local, local_commands.demo):
     cli.add_command(_command)
 
 

@@ -40,9 +40,10 @@ from ..orchestration.flow import LIVE_STATES
 from . import discovery, moto_patches
 from .dynamodb_local import DynamoDBLocal
 from .http import ApiServer, Route
-from .lambda_runtime import InProcessFunction
+from .lambda_runtime import ACCOUNT_ID, InProcessFunction
 from .pollers import Poller, QueuePoller, StreamPoller
 from .resources import Builder, EventSourceMapping, Function
+from .schedules import SchedulePoller, period_seconds
 from .template import Template
 
 log = logging.getLogger("pipelinejobs.local")
@@ -278,6 +279,10 @@ class LocalStack:
                 self.pollers.append(self._stream_poller(handler, properties["Stream"], properties))
             elif kind == "EventBridgeRule":
                 self._rule(function, event_id, resolve(properties))
+            elif kind == "Schedule":  # the sweep's rate(1 minute)
+                rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{function.name}-{event_id}"[:200]
+                period = period_seconds(resolve(properties)["Schedule"])
+                self.pollers.append(SchedulePoller(handler, rule_arn, period, REGION))
             else:
                 log.warning("%s: event %s of type %s is not served locally", function.logical_id, event_id, kind)
 

@@ -23,7 +23,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from .. import fsm, observability
+from .. import fsm, observability, retention
+from ..service import get_store
 from . import deliveries, publish
 
 #: What became of a record's change before its callback: the change (None: not a change of state), or why
@@ -58,6 +59,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if isinstance(change, Exception):
             raise change
         if change is None:
+            expired = retention.expired_job(record)
+            if expired:  # TTL removed a retired job's item: clear the rest of its partition, as a delete does
+                get_store().finish_delete(expired)
             return
         observability.correlate(change["uuid"])
         ended = change["to"] in fsm.SETTLED_STATES

@@ -7,7 +7,8 @@ The template is ``PipelineRecord.task``, e.g.::
      "mode": "polling",              # or "callback"; default per launcher
      "max_attempts": 3,              # a failed task is relaunched up to this many times in all
      "timeout_seconds": 86400,       # the whole job, every attempt included
-     "heartbeat_seconds": 600,       # callback mode: fail an attempt silent this long
+     "heartbeat_seconds": 600,       # callback mode: fail an attempt silent this long; every job of the
+                                     # pipeline gets it too, and the sweep fails it as stale (docs/operations.md)
      "poll": {"first": 10, "factor": 2, "cap": 900, "max_iterations": 1000}}
 
 A job may override any of it (``start(..., overrides=...)``); ``params`` and

@@ -8,6 +8,8 @@ runner needs (``token``, ``callback``, ``path``) are at hand.
 
 from __future__ import annotations
 
+import getpass
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -28,9 +30,12 @@ Transport = Callable[[dict[str, Any]], Outcome]
 class PipelineJob:
     def __init__(self, pipeline: str, data: dict[str, Any] | None = None, *,
                  parents: Iterable[str] | None = None, callback_url: str | None = None,
-                 callback_changes: bool = False, config: Config | None = None, transport: Transport | None = None):
+                 callback_changes: bool = False, config: Config | None = None, transport: Transport | None = None,
+                 heartbeat_seconds: int | None = None):
         """A job of ``pipeline`` (its uuid, or its name: ``setup`` finds it); ``callback_url`` is POSTed when
         it ends, and at every change of state too with ``callback_changes`` (table access only).
+        ``heartbeat_seconds`` (default: the pipeline's task template's) has the job failed as stale when,
+        running or launched, it is silent that long (docs/operations.md).
 
         ``transport`` sends events; the default acts on the table directly. A transport that can also create
         and read jobs (``WebhookTransport``) makes the job need nothing else: ``setup`` asks the server, whose
@@ -41,6 +46,7 @@ class PipelineJob:
         self.parents = sorted(parents or [])
         self.callback_url = callback_url
         self.callback_changes = callback_changes
+        self.heartbeat_seconds = heartbeat_seconds
         #: Known at once when the pipeline is named by its uuid; from ``setup`` when by its name.
         self.pipeline_uuid = pipeline if identity.UUID.fullmatch(pipeline) else None
         self.uuid = identity.job_uuid(pipeline, self.data, self.parents) if self.pipeline_uuid else None
@@ -115,12 +121,14 @@ class PipelineJob:
             if self.callback_changes:
                 raise ConfigurationError("callback_changes needs table access: POST /jobs does not take it")
             self._granted = self._transport.create_job(self.pipeline, self.data, parents=self.parents,
-                                                       callback_url=self.callback_url)
+                                                       callback_url=self.callback_url,
+                                                       heartbeat_seconds=self.heartbeat_seconds)
             record = transports.job_record(self._granted)
         else:
             record, _ = creation.create_job(self.pipeline, self.data, parents=self.parents,
                                             callback_url=self.callback_url, callback_changes=self.callback_changes,
                                             trusted=True, create_data=data, source="sdk",
+                                            heartbeat_seconds=self.heartbeat_seconds,
                                             config=self._config)  # read after the checks
         self._record, self.uuid, self.pipeline_uuid = record, record.uuid, record.pipeline_uuid
         return self
@@ -131,6 +139,16 @@ class PipelineJob:
         Safe to call again after a crash, a timeout or a 503 at any point: a cancel that was interrupted
         after the job item went is finished (its history and id markers deleted), so the same inputs can
         be set up afresh."""
+        self._delete(None)
+
+    def delete(self, by: str | None = None) -> None:
+        """Delete the job whatever its state (an admin's act: it needs table access), leaving one tombstone
+        that says ``by`` whom (default: this user at this host) and when; ``get_job`` then raises JobDeleted.
+        Its task is not stopped: kill a live job first. Safe to call again after an interruption."""
+        self._delete(by or f"{getpass.getuser()}@{socket.gethostname()}")
+
+    def _delete(self, by: str | None) -> None:
+        """Delete the job (cancel: ``by`` None, only a job that never ran) or finish a delete interrupted."""
         store = get_store(self.config)
         try:
             record = self.refresh().record
@@ -139,10 +157,10 @@ class PipelineJob:
                 raise
             self._record = None
             return
-        if record.state != "CREATED" or record.started:
+        if by is None and (record.state != "CREATED" or record.started):
             raise InvalidTransition(self.uuid, record.state, "cancel", fsm.allowed_events(record.state),
                                     hint="Only a job that never ran can be cancelled; send 'fail' to stop it")
-        store.delete_job(record)
+        store.delete_job(record, deleted_by=by)
         self._record = None
 
     # ---- verbs: one per event of the FSM table but ``create`` (setup sends it); each returns the job --------

@@ -100,7 +100,8 @@ def start(pipeline_uuid: str, data: dict[str, Any] | None = None, *, parents: It
     Starting a job that already has a run returns that run: use :func:`rerun` to run it again.
     """
     spec = TaskSpec.resolve(active_pipeline(pipeline_uuid, config=config).task, overrides)
-    job = PipelineJob(pipeline_uuid, data, parents=parents, callback_url=callback_url, config=config).setup()
+    job = PipelineJob(pipeline_uuid, data, parents=parents, callback_url=callback_url, config=config,
+                      heartbeat_seconds=spec.heartbeat_seconds).setup()  # the overrides' heartbeat, for the sweep
     try:
         return _begin(job, spec, config)
     except PreconditionFailed:

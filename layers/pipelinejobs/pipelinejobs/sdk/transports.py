@@ -125,11 +125,11 @@ class WebhookTransport:
         return decode_answer(*self._request("POST", "/events", message), message["uuid"])
 
     def create_job(self, pipeline: str, data: dict[str, Any] | None = None, *, parents: list[str] | None = None,
-                   callback_url: str | None = None) -> dict[str, Any]:
+                   callback_url: str | None = None, heartbeat_seconds: int | None = None) -> dict[str, Any]:
         """``POST /jobs``: the job (get-or-create) as the server answers, with its ``token`` and ``callback``."""
         request = {"pipeline": pipeline, "data": data or {}, "parents": list(parents or [])}
-        status, body = self._request("POST", "/jobs", request | ({"callback_url": callback_url} if callback_url
-                                                                 else {}))
+        optional = {"callback_url": callback_url, "heartbeat_seconds": heartbeat_seconds}
+        status, body = self._request("POST", "/jobs", request | {k: v for k, v in optional.items() if v})
         if status in (200, 201) and isinstance(body, dict) and "token" in body:
             return body
         raise answer_error(status, body, "")

@@ -23,11 +23,19 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from .. import deadline, fsm, records
+from .. import deadline, fsm, heartbeats, records, retention
 from ..config import Config
-from ..errors import ConcurrencyConflict, InvalidTransition, JobNotFound, PreconditionFailed, WriteConflict
+from ..errors import (
+    ConcurrencyConflict,
+    InvalidTransition,
+    JobDeleted,
+    JobNotFound,
+    PreconditionFailed,
+    WriteConflict,
+)
 from ..events import Event, is_derived
 from ..records import (
+    DueJob,
     HistoryEntry,
     HistoryPage,
     IdMarker,
@@ -35,6 +43,7 @@ from ..records import (
     JobSummary,
     Outcome,
     PipelineRecord,
+    Tombstone,
     now_iso,
 )
 
@@ -56,33 +65,47 @@ class JobStore(ABC):
     def commit_applied(self, before: JobRecord, after: JobRecord, entry: HistoryEntry,
                        replaces: IdMarker | None = None) -> None:
         """Write ``after`` and ``entry`` (and the id marker, with ``after.scope`` for a derived id) atomically,
-        if the job is still at ``before.version``; else raise WriteConflict. ``replaces`` is the id's marker from
-        an older scope, overwritten only if it is still the one read."""
+        if the job is still at ``before.version`` and ``before.due_at`` (which a heartbeat moves without a new
+        version: so the sweep's fail loses to a sign of life); else raise WriteConflict. ``replaces`` is the id's
+        marker from an older scope, overwritten only if it is still the one read."""
 
     @abstractmethod
     def record_heartbeat(self, job: JobRecord, when: str) -> bool:
         """Set the job's ``last_heartbeat`` to ``when`` (unless it is later already, or the job is gone) in one
         small conditional write that leaves its version alone: a sign of life, not an event, so nothing is
-        published for it. False if nothing was written."""
+        published for it. A live job's deadline (``due_at``) moves with it, only while it still has one (the
+        job did not end meanwhile). False if nothing was written."""
 
     @abstractmethod
     def commit_rejected(self, job: JobRecord, entry: HistoryEntry) -> bool:
-        """Record a refused event without changing the job's state (its ``last_heartbeat`` is set: the job
-        heard from someone). False if this event id was already refused in this state, and for a derived id in
-        this scope (nothing written)."""
+        """Record a refused event without changing the job's state (its ``last_heartbeat`` is set, and a live
+        job's deadline moved: the job heard from someone). False if this event id was already refused in this
+        state, and for a derived id in this scope (nothing written)."""
 
     @abstractmethod
     def insert_job(self, job: JobRecord, entry: HistoryEntry) -> bool:
         """Create the job with its first history entry; False if it already exists."""
 
     @abstractmethod
-    def delete_job(self, job: JobRecord) -> None:
-        """Delete the job and everything in its partition, if unchanged since read."""
+    def delete_job(self, job: JobRecord, deleted_by: str | None = None) -> None:
+        """Delete the job and everything in its partition, if unchanged since read. ``deleted_by`` (an admin's
+        delete) leaves the tombstone, with it and the time, as the only item of the partition."""
 
     @abstractmethod
     def finish_delete(self, uuid: str) -> bool:
         """Finish a delete that was interrupted (the job is gone, the rest of its partition is not);
         False if there was nothing to finish or the job exists."""
+
+    @abstractmethod
+    def tombstone(self, uuid: str) -> Tombstone | None:
+        """The tombstone of a deleted job (None if there is none: never deleted, or a delete long finished
+        that kept none)."""
+
+    @abstractmethod
+    def due_jobs(self, now: str) -> list[DueJob]:
+        """Live jobs whose deadline (``due_at``) is at or before ``now``, from the sparse ``due`` index: reads in
+        proportion to the jobs that are due, never a Scan. The index lags the table: a job read here may have
+        been heard from since, which the sweep's conditional fail sees."""
 
     @abstractmethod
     def history(self, uuid: str, after: int | None = None, limit: int = 100,
@@ -129,8 +152,12 @@ class JobStore(ABC):
     # ---- the flow ---------------------------------------------------------------------
 
     def get_job(self, uuid: str) -> JobRecord:
+        """The job; JobDeleted (a JobNotFound) if an admin deleted it, which only a job not found pays a read for."""
         job, _ = self.load(uuid)
         if job is None:
+            tombstone = self.tombstone(uuid)
+            if tombstone is not None and tombstone.deleted_by is not None:
+                raise JobDeleted(uuid, tombstone.deleted_at, tombstone.deleted_by)
             raise JobNotFound(uuid)
         return job
 
@@ -197,6 +224,9 @@ class JobStore(ABC):
                 started=job.started or (now if event.event == "run" else None), last_heartbeat=now,
                 generation=job.generation + (event.event == "ready"), **(fields or {}),
             )
+            # The deadline moves with the event; retiring starts the retention period, leaving RETIRED ends it.
+            after = replace(after, due_at=heartbeats.due_at(after, now),
+                            expires_at=retention.expires_at(after, now, self.config.retention_days))
             try:
                 self.commit_applied(job, after, self._entry(job, event, state, now, source), replaces=marker)
             except WriteConflict:

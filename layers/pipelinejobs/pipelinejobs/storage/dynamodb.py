@@ -40,13 +40,14 @@ from pynamodb.exceptions import (
 )
 from pynamodb.transactions import TransactGet, TransactWrite
 
-from .. import clients
+from .. import clients, heartbeats
 from ..config import INDEX_SHARDS, Config
 from ..errors import StorageUnavailable, WriteConflict
 from ..events import is_derived
 from ..identity import shard
 from ..records import (
     ORCHESTRATION_FIELDS,
+    DueJob,
     HistoryEntry,
     HistoryPage,
     IdMarker,
@@ -54,6 +55,7 @@ from ..records import (
     JobSummary,
     Outcome,
     PipelineRecord,
+    Tombstone,
     now_iso,
 )
 from .base import JobStore
@@ -65,6 +67,8 @@ from .models import (
     bind,
     by_pipeline_pk,
     catalog_pk,
+    due_partition,
+    due_shard,
     event_sk,
     gsi_sk,
     job_pk,
@@ -123,6 +127,8 @@ class DynamoDBJobStore(JobStore):
             path=job.path, data=job.data, parents=job.parents, callback_url=job.callback_url,
             callback_changes=job.callback_changes or None, rejections=job.rejections, generation=job.generation,
             last_heartbeat=job.last_heartbeat, workflow=job.workflow,
+            heartbeat_seconds=job.heartbeat_seconds, due_at=job.due_at, expires_at=job.expires_at,
+            due_shard=due_shard(job.uuid) if job.heartbeat_seconds else None,
             **{name: getattr(job, name) for name in ORCHESTRATION_FIELDS}, **versioned,
             gsi1pk=by_pipeline_pk(job.pipeline_uuid, shard(job.uuid)), gsi2pk=catalog_pk(shard(job.uuid)),
             gsi_sk=gsi_sk(job.state, job.created, job.uuid),
@@ -139,6 +145,8 @@ class DynamoDBJobStore(JobStore):
             execution_arn=item.execution_arn, attempt=int(item.attempt or 0), launch=item.launch,
             task_token=item.task_token, generation=int(item.generation or 0), last_heartbeat=item.last_heartbeat,
             workflow=item.workflow,
+            heartbeat_seconds=int(item.heartbeat_seconds) if item.heartbeat_seconds else None, due_at=item.due_at,
+            expires_at=int(item.expires_at) if item.expires_at else None,
         )
 
     def _event_item(self, uuid: str, entry: HistoryEntry):
@@ -184,11 +192,13 @@ class DynamoDBJobStore(JobStore):
             Job.state.set(after.state), Job.last_event.set(after.last_event), Job.updated.set(after.updated),
             Job.gsi_sk.set(gsi_sk(after.state, after.created, after.uuid)),
         ]
-        for name in ("started", "generation", "last_heartbeat", *ORCHESTRATION_FIELDS):
+        for name in ("started", "generation", "last_heartbeat", "due_at", "expires_at", *ORCHESTRATION_FIELDS):
             value = getattr(after, name)
             if value != getattr(before, name):
                 attribute = getattr(Job, name)
                 actions.append(attribute.remove() if value is None else attribute.set(value))
+        # A heartbeat moves the deadline without a new version: the deadline read is a condition too.
+        deadline_read = None if before.due_at is None else Job.due_at == before.due_at
         try:
             with self._transaction() as tx:
                 tx.save(self._event_item(before.uuid, entry), condition=self.models.event.pk.does_not_exist())
@@ -197,16 +207,20 @@ class DynamoDBJobStore(JobStore):
                                     state=after.state, previous_state=before.state,
                                     scope=after.scope if is_derived(entry.id) else None)
                     tx.save(marker, condition=_unchanged(Marker, replaces))
-                tx.update(self._job_item(before), actions=actions)
+                tx.update(self._job_item(before), actions=actions, condition=deadline_read)
         except TransactWriteError as exc:
             raise _translated(exc) from exc
 
     def record_heartbeat(self, job: JobRecord, when: str) -> bool:
         Job = self.models.job
         newer = Job.pk.exists() & (Job.last_heartbeat.does_not_exist() | (Job.last_heartbeat < when))
+        actions = [Job.last_heartbeat.set(when)]
+        deadline = heartbeats.due_at(job, when)
+        if deadline is not None:  # only while the job still has one: a job that ended meanwhile stays unwatched
+            actions.append(Job.due_at.set(deadline))
+            newer &= Job.due_at.exists()
         try:  # the table's own UpdateItem, not the model's: that would bump and check the version
-            Job._get_connection().update_item(job_pk(job.uuid), JOB_SK, actions=[Job.last_heartbeat.set(when)],
-                                              condition=newer)
+            Job._get_connection().update_item(job_pk(job.uuid), JOB_SK, actions=actions, condition=newer)
         except UpdateError as exc:
             if _error_code(exc.cause) in ("ConditionalCheckFailedException", "TransactionConflictException"):
                 return False  # a later heartbeat is there already, the job is gone, or an event is being written
@@ -223,7 +237,9 @@ class DynamoDBJobStore(JobStore):
                     refusal = Marker(pk=job_pk(job.uuid), sk=rejection_sk(job.state, entry.id, scope), seq=entry.seq,
                                      name=entry.name, state=job.state, previous_state=job.state)
                     tx.save(refusal, condition=Marker.pk.does_not_exist())
-                tx.update(self._job_item(job), actions=[Job.rejections.add(1), Job.last_heartbeat.set(entry.date)])
+                heard = [Job.rejections.add(1), Job.last_heartbeat.set(entry.date)]
+                deadline = heartbeats.due_at(job, entry.date)
+                tx.update(self._job_item(job), actions=heard + ([Job.due_at.set(deadline)] if deadline else []))
         except TransactWriteError as exc:
             reasons = _reasons(exc)
             # Items are sent puts first, then the update: [entry, refusal marker, job].
@@ -258,14 +274,16 @@ class DynamoDBJobStore(JobStore):
         return False
 
     @_translating
-    def delete_job(self, job: JobRecord) -> None:
+    def delete_job(self, job: JobRecord, deleted_by: str | None = None) -> None:
         Job = self.models.job
         # The one request that deletes: after it the job is gone for every reader and writer (their writes
         # are conditional on its version), and the tombstone says the partition is being cleared.
+        tombstone = self.models.tombstone(pk=job_pk(job.uuid), sk=DELETING_SK, deleted_at=now_iso(),
+                                          deleted_by=deleted_by)
         with self._transaction() as tx:
             tx.delete(self._job_item(job), condition=Job.state == job.state)  # version condition added
-            tx.save(self._tombstone(job.uuid))
-        self._clear(job.uuid, self._partition(job.uuid))
+            tx.save(tombstone)
+        self._clear(tombstone, self._partition(job.uuid))
 
     @_translating
     def finish_delete(self, uuid: str) -> bool:
@@ -273,33 +291,48 @@ class DynamoDBJobStore(JobStore):
         keys = self._partition(uuid)
         if not keys or JOB_SK in keys:
             return False  # nothing left behind, or a job that exists
+        tombstone = self._tombstone_item(uuid) if DELETING_SK in keys else None
+        if keys == [DELETING_SK] and tombstone is not None and tombstone.deleted_by is not None:
+            return False  # an admin's delete, finished: its tombstone is its record
+        # The delete's own tombstone, who and when kept; an older, non-atomic delete left none: one is written.
+        tombstone = tombstone or self.models.tombstone(pk=job_pk(uuid), sk=DELETING_SK, deleted_at=now_iso())
         try:
             with self._transaction() as tx:  # never clear the partition of a job that exists
                 tx.condition_check(Job, job_pk(uuid), JOB_SK, condition=Job.pk.does_not_exist())
-                tx.save(self._tombstone(uuid))
+                tx.save(tombstone)
         except TransactWriteError as exc:
             if _reasons(exc)[:1] == [_CHECK_FAILED]:  # created since the read: it is not ours to clear
                 return False
             raise
-        self._clear(uuid, keys)
+        self._clear(tombstone, keys)
         return True
 
-    def _tombstone(self, uuid: str):
-        return self.models.tombstone(pk=job_pk(uuid), sk=DELETING_SK, since=now_iso())
+    @_translating
+    def tombstone(self, uuid: str) -> Tombstone | None:
+        item = self._tombstone_item(uuid)
+        return None if item is None else Tombstone(uuid, item.deleted_at, item.deleted_by)
+
+    def _tombstone_item(self, uuid: str):
+        try:
+            return self.models.tombstone.get(job_pk(uuid), DELETING_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
 
     def _partition(self, uuid: str) -> list[str]:
         """The sort keys of every item in a job's partition."""
         return [i.sk for i in self.models.event.query(job_pk(uuid), attributes_to_get=["pk", "sk"],
                                                       consistent_read=True)]
 
-    def _clear(self, uuid: str, keys: list[str]) -> None:
-        """Delete what a deleted job left in its partition (``keys``), its tombstone last."""
-        Event, Tombstone = self.models.event, self.models.tombstone
+    def _clear(self, tombstone, keys: list[str]) -> None:
+        """Delete what a deleted job left in its partition (``keys``), its tombstone last, unless it is an
+        admin's (``deleted_by``): that one stays as the record of the delete."""
+        Event = self.models.event
         with Event.batch_write() as batch:
             for sk in keys:
                 if sk not in (JOB_SK, DELETING_SK):
-                    batch.delete(Event(pk=job_pk(uuid), sk=sk))
-        Tombstone(pk=job_pk(uuid), sk=DELETING_SK).delete()
+                    batch.delete(Event(pk=tombstone.pk, sk=sk))
+        if tombstone.deleted_by is None:
+            tombstone.delete()
 
     def _transaction(self) -> TransactWrite:
         # Consumed capacity is asked for so benchmarks and metrics can read what an event cost. No client
@@ -384,6 +417,13 @@ class DynamoDBJobStore(JobStore):
             partition(n), range_condition, filter_condition=filter_condition,
             attributes_to_get=["pipeline_uuid", "state"])])
         return dict(Counter(key for partition in partitions for key in partition))
+
+    @_translating
+    def due_jobs(self, now: str) -> list[DueJob]:
+        Job = self.models.job
+        return [DueJob(uuid=item.uuid, due_at=item.due_at, last_heartbeat=item.last_heartbeat,
+                       heartbeat_seconds=int(item.heartbeat_seconds) if item.heartbeat_seconds else None)
+                for n in range(INDEX_SHARDS) for item in Job.due.query(due_partition(n), Job.due_at <= now)]
 
     # ---- pipelines --------------------------------------------------------------------
 

@@ -19,6 +19,11 @@ jobs without a Scan; their hash keys carry a shard number so no key is hot:
 
 Both sort on ``gsi_sk = <state>#<created>#<uuid>`` (pipelines: ``<name>#<uuid>``),
 so "jobs in state S", "created since T" and "of pipeline P" are key conditions.
+
+A third GSI, ``due``, is sparse: ``due_shard = D#<shard>`` and ``due_at`` (a deadline) are on a job item only
+while the job is live with a heartbeat (``heartbeats``), so the sweep reads the jobs that are due and no others.
+A retired job's item may carry ``expires_at`` (epoch seconds), the table's TTL attribute (retention).
+A deleted job's tombstone records ``deleted_at`` and ``deleted_by``; an admin's delete keeps it.
 The index definitions here must match ``template.yaml``; a unit test checks it.
 """
 
@@ -40,15 +45,31 @@ from pynamodb.models import Model
 
 from ..clients import MAX_ATTEMPTS, TIMEOUTS
 from ..config import env_region
+from ..identity import shard
 
 JOB_SK = "JOB"
 #: Sort key of a deleted job's tombstone: present from the request that deletes the job item until the
-#: rest of its partition is gone, so an interrupted delete is seen and finished, never built upon.
+#: rest of its partition is gone, so an interrupted delete is seen and finished, never built upon; an
+#: admin's delete leaves it for good, as the record of who deleted the job and when.
 DELETING_SK = "DELETING"
 PIPELINE_SK = "PIPELINE"
 PIPELINES_KEY = "PIPELINES"
 #: Non-key attributes copied into both indexes: what a `stat` table shows.
 INDEX_ATTRIBUTES = ["uuid", "pipeline_uuid", "state", "last_event", "created", "updated", "started", "name"]
+
+
+#: What the sweep needs of a due job, besides its keys: what the ``fail`` it sends says.
+DUE_ATTRIBUTES = ["uuid", "heartbeat_seconds", "last_heartbeat"]
+
+
+def due_partition(n: int) -> str:
+    """The ``due`` index's hash key of shard ``n``: jobs are spread over the shards, so no partition is hot."""
+    return f"D#{n}"
+
+
+def due_shard(uuid: str) -> str:
+    """The ``due`` index's hash key of a job."""
+    return due_partition(shard(uuid))
 
 
 def job_pk(uuid: str) -> str:
@@ -135,6 +156,14 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         gsi2pk = UnicodeAttribute(hash_key=True)
         gsi_sk = UnicodeAttribute(range_key=True)
 
+    class DueIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "due"
+            projection = IncludeProjection(DUE_ATTRIBUTES)
+
+        due_shard = UnicodeAttribute(hash_key=True)
+        due_at = UnicodeAttribute(range_key=True)
+
     class Keyed(Model):
         Meta = make_meta()
         pk = UnicodeAttribute(hash_key=True)
@@ -163,12 +192,17 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         generation = NumberAttribute(default=0)
         last_heartbeat = UnicodeAttribute(null=True)
         workflow = JSONAttribute(null=True)
+        heartbeat_seconds = NumberAttribute(null=True)
+        due_shard = UnicodeAttribute(null=True)
+        due_at = UnicodeAttribute(null=True)
+        expires_at = NumberAttribute(null=True)
         version = VersionAttribute()
         gsi1pk = UnicodeAttribute()
         gsi2pk = UnicodeAttribute()
         gsi_sk = UnicodeAttribute()
         by_pipeline = PipelineJobsIndexByPipeline()
         catalog = CatalogIndex()
+        due = DueIndex()
 
     class EventItem(Keyed):
         Meta = make_meta()
@@ -194,10 +228,12 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         scope = UnicodeAttribute(null=True)
 
     class TombstoneItem(Keyed):
-        """Says the job of this partition was deleted and the rest of the partition is being cleared."""
+        """Says the job of this partition was deleted, when and (an admin's delete, whose tombstone stays as its
+        record) by whom; without ``deleted_by``, that the rest of the partition is being cleared."""
 
         Meta = make_meta()
-        since = UnicodeAttribute()
+        deleted_at = UnicodeAttribute(null=True)
+        deleted_by = UnicodeAttribute(null=True)
 
     class PipelineItem(Keyed):
         Meta = make_meta()
