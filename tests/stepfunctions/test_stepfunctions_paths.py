@@ -334,7 +334,8 @@ def test_a_kill_landing_after_launch_before_the_check_ends_the_execution_superse
     why = superseded(sfn, run.execution_arn)
     kill.finish()
 
-    assert (why["reason"], why["job_state"], why["run_id"]) == ("released", "FAILED", run.run_id)
+    # released by the kill, which fails the job only once its task is stopped (the step saw it in between)
+    assert (why["reason"], why["job_state"], why["run_id"]) == ("released", "CREATED", run.run_id)
     assert step_names(sfn, run.execution_arn) == ["Dispatch", "Launch", "Wait", "Check", "Dispatch", "Superseded"]
     assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"  # the late StopExecution changed nothing
     record = job(run.uuid)
@@ -358,7 +359,7 @@ def test_a_kill_landing_while_a_check_is_in_flight_ends_the_execution_superseded
         why = superseded(sfn, run.execution_arn)
     kill.finish()
 
-    assert (why["reason"], why["job_state"]) == ("released", "FAILED")
+    assert (why["reason"], why["job_state"]) == ("released", "CREATED")  # the kill fails it once the task stopped
     assert step_names(sfn, run.execution_arn) == ["Dispatch", "Launch", "Wait", "Check", "Dispatch", "Superseded"]
     record = job(run.uuid)
     assert (record.state, record.run_id) == ("FAILED", None)
@@ -383,7 +384,7 @@ def test_a_kill_landing_while_a_launch_is_in_flight_ends_the_execution_supersede
         why = superseded(sfn, run.execution_arn)
     kill.finish()
 
-    assert (why["reason"], why["job_state"]) == ("released", "FAILED")
+    assert (why["reason"], why["job_state"]) == ("released", "CREATED")  # the kill fails it once the task stopped
     assert step_names(sfn, run.execution_arn)[-3:] == ["Recover", "Dispatch", "Superseded"]
     record = job(run.uuid)
     assert (record.state, record.run_id) == ("FAILED", None)
@@ -512,7 +513,7 @@ def test_callback_failure_reported_by_the_job_fails_the_execution(sfn: Harness):
     described = sfn.finish(run.execution_arn)
     assert (described["status"], described["error"]) == ("FAILED", "JobFailed")
     assert job(run.uuid).state == "FAILED"
-    assert last_data(run.uuid, "fail") == {"reason": "bad input"}
+    assert last_data(run.uuid, "fail") == {"reason": "bad input", "failure": "unknown"}  # every fail says why
     assert job(run.uuid).task_token is not None  # the failed attempt's token: spent, never reused
 
 

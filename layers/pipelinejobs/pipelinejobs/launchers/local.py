@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .. import failures
 from . import local_runner
 from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
 from .local_runner import EXIT_CODE_FILE
@@ -82,11 +83,10 @@ class LocalLauncher(Launcher):
         if exit_code is None and _alive(handle["pid"]):
             return TaskStatus(Phase.RUNNING, "RUNNING")
         exit_code = _exit_code(handle)  # read again: it may have ended between the two looks
-        if exit_code is None:
-            return TaskStatus(Phase.FAILED, "VANISHED", reason="the process ended without recording an exit code")
-        if exit_code == 0:
-            return TaskStatus(Phase.SUCCEEDED, "EXITED", exit_code=0)
-        return TaskStatus(Phase.FAILED, "EXITED", exit_code=exit_code, reason=_describe(exit_code))
+        end = failures.local_end(exit_code)
+        return TaskStatus(Phase.SUCCEEDED if exit_code == 0 else Phase.FAILED,
+                          "VANISHED" if exit_code is None else "EXITED",
+                          exit_code=end.exit_code, reason=end.reason, failure=end.failure)
 
     def cancel(self, handle: dict[str, Any], reason: str) -> None:
         if _exit_code(handle) is not None:
@@ -148,9 +148,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _describe(exit_code: int) -> str:
-    if exit_code < 0:
-        return f"killed by {signal.Signals(-exit_code).name}"
-    return f"exited with {exit_code}"
