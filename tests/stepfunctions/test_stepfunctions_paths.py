@@ -204,7 +204,7 @@ def test_timeout_stops_the_task_and_fails_the_job(sfn: Harness):
 
     assert sfn.finish(run.execution_arn)["status"] == "FAILED"
     assert job(run.uuid).state == "FAILED"
-    assert last_data(run.uuid, "fail")["reason"] == "timeout"
+    assert (last_data(run.uuid, "fail")["reason"], last_data(run.uuid, "fail")["failure"]) == ("timeout", "timeout")
     assert sfn.waits == [10, 20, 15]  # the last wait ends at the deadline, not at the next backoff step
     exit_code = Path(orchestration.attempts(run.uuid)[0].handle["directory"]) / "exit_code"
     assert wait_until(lambda: exit_code.is_file() and exit_code.read_text(), what="the cancelled task's exit") == "-15"
@@ -538,7 +538,7 @@ def test_callback_heartbeat_timeout_fails_a_silent_job(sfn: Harness):
     assert sfn.finish(run.execution_arn, timeout=20)["status"] == "FAILED"
     assert job(run.uuid).state == "FAILED"
     fail = last_data(run.uuid, "fail")
-    assert fail["reason"] == "heartbeat"
+    assert (fail["reason"], fail["failure"]) == ("heartbeat", "stale")
     assert fail["error"] in TIMEOUT_ERRORS  # AWS says States.HeartbeatTimeout; moto, States.Timeout
 
 
