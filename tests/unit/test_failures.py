@@ -294,3 +294,14 @@ def test_kill_of_a_task_not_yet_seen_ended_says_false(batch, monkeypatch: pytest
 
     assert run.task_stopped is False
     assert fail_data(job.uuid)["task_stopped"] is False
+
+
+def test_status_and_attempts_say_why_a_job_failed(table):
+    job = new_job().run()
+    job.fail({"exit_code": 2, "attempt": 1})
+
+    status = CliRunner().invoke(cli, ["status", job.uuid, "--json"])
+    table_of_attempts = CliRunner().invoke(cli, ["attempts", job.uuid])
+
+    assert status.exit_code == 0 and json.loads(status.output)["failure"] == "exit_nonzero"
+    assert table_of_attempts.exit_code == 0 and "exit_nonzero" in table_of_attempts.output
