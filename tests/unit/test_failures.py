@@ -207,6 +207,7 @@ def test_another_functions_failure_is_ignored(table):
 @pytest.mark.parametrize(("data", "failure"), [
     ({"reason": "bad input"}, "unknown"),
     ({"exit_code": 2}, "exit_nonzero"),
+    ({"reason": "worker ran out of memory", "exit_code": 1}, "out_of_memory"),
     ({"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 3.00 seconds"}, "timeout"),
     ({"failure": "out_of_memory", "rss_mb": 4100}, "out_of_memory"),
     ({"failure": "it broke"}, "unknown"),  # not a class: ``failure`` in a fail's data is the class

@@ -125,18 +125,15 @@ LOCAL: tuple[Rule, ...] = (
     Rule("exitCode", NONZERO, Failure.EXIT_NONZERO),
 )
 
-#: A ``fail`` a task sends itself (webhook, SDK, SQS): a class it names, else its exit code or error type.
+#: A ``fail`` a task sends itself (webhook, SDK, SQS): a class it names, else its reason, exit code or error type.
 REPORTED: tuple[Rule, ...] = (
     *(Rule("failure", rf"^{failure.value}$", failure) for failure in Failure),
+    Rule("reason", r"(?i)out ?of ?memory", Failure.OUT_OF_MEMORY),
     Rule("exit_code", NONZERO, Failure.EXIT_NONZERO),
     Rule("exitCode", NONZERO, Failure.EXIT_NONZERO),
     *LAMBDA,
 )
 
-#: Each launcher's table, by the launcher's name in a task template.
-TABLES: Mapping[str, tuple[Rule, ...]] = {
-    "batch": BATCH, "ecs": ECS, "lambda": LAMBDA, "local": LOCAL, "external": REPORTED,
-}
 
 
 def classify(rules: Iterable[Rule], facts: Mapping[str, Any]) -> Failure:
