@@ -249,11 +249,14 @@ def killable(pipeline_uuid: str | None = None, state: str | None = None, *,
 
 
 def kill_all(pipeline_uuid: str | None = None, state: str | None = None, *, jobs: Iterable[str] | None = None,
-             progress: Progress | None = None, config: Config | None = None) -> list[Run]:
+             concurrency: int = DEFAULT_CONCURRENCY, progress: Progress | None = None,
+             config: Config | None = None) -> list[Run]:
     """Kill every job :func:`killable` lists, or exactly ``jobs`` (uuids: e.g. those it listed, shown to a
-    person before asking); returns the runs killed, leaving out jobs that ended meanwhile."""
+    person before asking), ``concurrency`` at a time (each kill may watch its task stop for seconds); returns
+    the runs killed, leaving out jobs that ended meanwhile."""
     uuids = [job.uuid for job in killable(pipeline_uuid, state, config=config)] if jobs is None else jobs
-    runs = [_told(progress, kill(uuid, config=config)) for uuid in uuids]
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        runs = list(pool.map(lambda uuid: _told(progress, kill(uuid, config=config)), uuids))
     return [run for run in runs if run.skipped is None]
 
 
