@@ -179,7 +179,8 @@ def recover(state: RunState, context: StepContext) -> RunState:
     error = state.error or {"Error": "States.Runtime", "Cause": f"no step named {state.next!r}"}
     recovery = recovery_for(error.get("Error", ""), state, clock.now())
     launched = _cancel(state, record, recovery.reason)
-    failure = recovery.failure if launched or recovery is not UNEXPECTED else Failure.LAUNCH_FAILED
+    # an unexpected error before any task was launched: the launch itself failed (e.g. SubmitJob refused)
+    failure = Failure.LAUNCH_FAILED if recovery is UNEXPECTED and not launched else recovery.failure
     return _end_attempt(state, record, recovery.reason, recovery.retry,
                         details={"error": error.get("Error"), "cause": _cause(error.get("Cause")), "failure": failure})
 
