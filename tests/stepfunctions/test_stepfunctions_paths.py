@@ -230,7 +230,7 @@ def test_timeout_stops_the_task_and_fails_the_job(sfn: Harness):
 
     assert sfn.finish(run.execution_arn)["status"] == "FAILED"
     assert job(run.uuid).state == "FAILED"
-    assert last_data(run.uuid, "fail")["reason"] == "timeout"
+    assert (last_data(run.uuid, "fail")["reason"], last_data(run.uuid, "fail")["failure"]) == ("timeout", "timeout")
     assert sfn.waits == [10, 20, 15]  # the last wait ends at the deadline, not at the next backoff step
     exit_code = Path(orchestration.attempts(run.uuid)[0].handle["directory"]) / "exit_code"
     assert wait_until(lambda: exit_code.is_file() and exit_code.read_text(), what="the cancelled task's exit") == "-15"
@@ -360,7 +360,8 @@ def test_a_kill_landing_after_launch_before_the_check_ends_the_execution_superse
     why = superseded(sfn, run.execution_arn)
     kill.finish()
 
-    assert (why["reason"], why["job_state"], why["run_id"]) == ("released", "FAILED", run.run_id)
+    # released by the kill, which fails the job only once its task is stopped (the step saw it in between)
+    assert (why["reason"], why["job_state"], why["run_id"]) == ("released", "CREATED", run.run_id)
     assert step_names(sfn, run.execution_arn) == ["Dispatch", "Launch", "Wait", "Check", "Dispatch", "Superseded"]
     assert sfn.finish(run.execution_arn)["status"] == "SUCCEEDED"  # the late StopExecution changed nothing
     record = job(run.uuid)
@@ -384,7 +385,7 @@ def test_a_kill_landing_while_a_check_is_in_flight_ends_the_execution_superseded
         why = superseded(sfn, run.execution_arn)
     kill.finish()
 
-    assert (why["reason"], why["job_state"]) == ("released", "FAILED")
+    assert (why["reason"], why["job_state"]) == ("released", "CREATED")  # the kill fails it once the task stopped
     assert step_names(sfn, run.execution_arn) == ["Dispatch", "Launch", "Wait", "Check", "Dispatch", "Superseded"]
     record = job(run.uuid)
     assert (record.state, record.run_id) == ("FAILED", None)
@@ -409,7 +410,7 @@ def test_a_kill_landing_while_a_launch_is_in_flight_ends_the_execution_supersede
         why = superseded(sfn, run.execution_arn)
     kill.finish()
 
-    assert (why["reason"], why["job_state"]) == ("released", "FAILED")
+    assert (why["reason"], why["job_state"]) == ("released", "CREATED")  # the kill fails it once the task stopped
     assert step_names(sfn, run.execution_arn)[-3:] == ["Recover", "Dispatch", "Superseded"]
     record = job(run.uuid)
     assert (record.state, record.run_id) == ("FAILED", None)
@@ -538,7 +539,7 @@ def test_callback_failure_reported_by_the_job_fails_the_execution(sfn: Harness):
     described = sfn.finish(run.execution_arn)
     assert (described["status"], described["error"]) == ("FAILED", "JobFailed")
     assert job(run.uuid).state == "FAILED"
-    assert last_data(run.uuid, "fail") == {"reason": "bad input"}
+    assert last_data(run.uuid, "fail") == {"reason": "bad input", "failure": "unknown"}  # every fail says why
     assert job(run.uuid).task_token is not None  # the failed attempt's token: spent, never reused
 
 
@@ -563,7 +564,7 @@ def test_callback_heartbeat_timeout_fails_a_silent_job(sfn: Harness):
     assert sfn.finish(run.execution_arn, timeout=20)["status"] == "FAILED"
     assert job(run.uuid).state == "FAILED"
     fail = last_data(run.uuid, "fail")
-    assert fail["reason"] == "heartbeat"
+    assert (fail["reason"], fail["failure"]) == ("heartbeat", "stale")
     assert fail["error"] in TIMEOUT_ERRORS  # AWS says States.HeartbeatTimeout; moto, States.Timeout
 
 

@@ -316,6 +316,30 @@ def test_ecs_cancel_stops_the_task_and_missing_tasks_are_failed(ecs):
     assert LAUNCHERS["ecs"].check({"cluster": "pipelinejobs", "task_arn": missing}).detail == "MISSING"
 
 
+def test_ecs_stop_stops_the_task_and_sees_it_stopped(ecs):
+    aws, params = ecs
+    launched = LAUNCHERS["ecs"].launch(request(params))
+
+    assert LAUNCHERS["ecs"].stop(launched.handle, "killed", confirm_seconds=5, poll_seconds=0) is True
+
+    [task] = aws.describe_tasks(cluster="pipelinejobs", tasks=[launched.handle["task_arn"]])["tasks"]
+    assert (task["lastStatus"], task["stoppedReason"]) == ("STOPPED", "killed")  # moto records the StopTask
+
+
+def test_local_stop_ends_the_command_and_sees_its_end(local):
+    launched = LAUNCHERS["local"].launch(request(python("import time; time.sleep(60)")))
+
+    assert LAUNCHERS["local"].stop(launched.handle, "killed", confirm_seconds=10, poll_seconds=0.01) is True
+
+    status = LAUNCHERS["local"].check(launched.handle)
+    assert (status.exit_code, status.failure) == (-signal.SIGTERM, "killed")
+
+
+@pytest.mark.parametrize("name", ["lambda", "external"])
+def test_tasks_that_cannot_be_cancelled_say_so_when_stopped(name: str):
+    assert LAUNCHERS[name].stop({}, "killed") == "uncancellable"
+
+
 def test_ecs_refusing_to_place_a_task_is_a_launch_failure(ecs):
     _, params = ecs
     with Stubber(client("ecs")) as stub:

@@ -95,6 +95,10 @@ def handle_event(message: dict[str, Any], *, trusted: bool = False, source: str 
     task token) has that execution told: no extra read, the committed job is at hand.
     """
     event = parse_event(message)
+    if event.event == "fail":  # every fail says why (its class: pipelinejobs.failures)
+        from .failures import classified
+
+        event = classified(event)
     config = config or Config.from_env()
     admit = None
     if not trusted:

@@ -79,6 +79,13 @@ def test_large_event_data_is_summarised(stream_handler, put_events, job, tables)
     assert detail["data"]["keys"] == ["exitCode", "log"]
 
 
+def test_a_fails_class_is_published_however_large_its_data(stream_handler, put_events, job, tables):
+    job.run().fail({"log": "x" * 5000, "exit_code": 137})
+    stream_handler(stream_event(tables.table), LambdaContext())
+    detail = json.loads(put_events[-1]["Detail"])
+    assert (detail["to"], detail["failure"], detail["data"]["truncated"]) == ("FAILED", "exit_nonzero", True)
+
+
 def test_completion_callback_is_posted_once_with_retries(stream_handler, put_events, tables, monkeypatch):
     monkeypatch.setenv(completion_urls.ALLOW_PRIVATE_ENV, "1")  # the receiver is on 127.0.0.1
     monkeypatch.setattr(completion, "BACKOFF_BASE_SECONDS", 0.001)
@@ -97,7 +104,7 @@ def test_completion_callback_is_posted_once_with_retries(stream_handler, put_eve
     assert headers["Content-Type"] == "application/json"
     posted = json.loads(body)
     assert (posted["uuid"], posted["from"], posted["to"], posted["data"]) == (
-        job.uuid, "RUNNING", "FAILED", {"reason": "out of memory"})
+        job.uuid, "RUNNING", "FAILED", {"reason": "out of memory", "failure": "out_of_memory"})  # with its class
 
 
 def test_a_callback_that_keeps_failing_fails_its_record_for_a_retry(stream_handler, put_events, tables, monkeypatch):

@@ -36,6 +36,10 @@ def test_batch_message_is_compact_and_idempotent():
         "jobId": "4c7599ae-0a82-49aa-ba5a-4727fcce14a8", "jobName": "rnaseq-align",
         "jobQueue": "arn:aws:batch:us-east-1:123456789012:job-queue/pipelinejobs", "exitCode": 137,
         "logStreamName": "rnaseq/default/0123456789abcdef", "attempts": 0,
+        # the attempt it ended, and how (pipelinejobs.failures)
+        "attempt": 1, "launcher": "batch", "handle": {"job_id": "4c7599ae-0a82-49aa-ba5a-4727fcce14a8"},
+        "started": "2026-11-22T00:00:00.000Z", "exit_code": 137, "reason": "Essential container in task exited",
+        "failure": "exit_nonzero",
     }
 
 

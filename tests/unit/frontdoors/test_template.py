@@ -148,7 +148,8 @@ def test_batch_and_ecs_state_changes_reach_the_events_function():
     patterns = [event["Properties"]["Pattern"] for event in FUNCTIONS["EventsFunction"]["Events"].values()
                 if event["Type"] == "EventBridgeRule"]
     assert {(p["source"][0], p["detail-type"][0]) for p in patterns} == {
-        ("aws.batch", "Batch Job State Change"), ("aws.ecs", "ECS Task State Change")}
+        ("aws.batch", "Batch Job State Change"), ("aws.ecs", "ECS Task State Change"),
+        ("lambda", "Lambda Function Invocation Result - Failure")}  # a Lambda task's failure (docs/operations.md)
 
 
 def test_the_stream_reaches_the_stream_function_filtered_to_job_items():

@@ -128,10 +128,14 @@ def pipelines_list(out: Output, wide: bool) -> None:
 @click.argument("job", type=JOB)
 @click.pass_obj
 def status(out: Output, job: str) -> None:
-    """A job's record: state, last event, times, path."""
-    from .. import get_job
+    """A job's record: state, last event, times, path; for a failed job, why (its failure class)."""
+    from .. import attempt_history, get_job
+    from ..service import get_store
 
-    out.record(get_job(job).record, title=f"job {job}")
+    record = get_job(job).record.to_dict()
+    if record["state"] == "FAILED":
+        record["failure"] = attempt_history.last_failure(get_store().iter_history(job, newest_first=True))
+    out.record(record, title=f"job {job}")
 
 
 @cli.command()

@@ -14,7 +14,8 @@ from .params import JOB, JSON_OBJECT, PIPELINE, SINCE, STATE
 from .render import Output, duration, local_time
 
 RUN_COLUMNS = ("uuid", "started", "execution_arn", "error")
-ATTEMPT_COLUMNS = ("number", "launcher", "started", "stopped", "duration", "exit_code", "reason", "succeeded")
+ATTEMPT_COLUMNS = ("number", "launcher", "started", "stopped", "duration", "exit_code", "failure", "reason",
+                   "succeeded")
 
 
 @contextmanager
@@ -64,12 +65,16 @@ def submit(out: Output, pipeline_uuid: str, data: dict | None, each: IO[str] | N
 @click.command()
 @click.argument("uuid", metavar="JOB", type=JOB)
 @click.option("--reason", default="killed", show_default=True)
+@click.option("--wait", "confirm_seconds", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="Seconds to watch the task stop before answering (task_stopped: true, or false if still ending).")
 @click.pass_obj
-def kill(out: Output, uuid: str, reason: str) -> None:
-    """Fail the job, stop its execution and cancel its task (a job that has ended is left as it is)."""
+def kill(out: Output, uuid: str, reason: str, confirm_seconds: float) -> None:
+    """Stop the job's execution and its task, then fail the job; says whether the task was seen stopped
+    (task_stopped: true, false, or "uncancellable" for Lambda and external tasks). A job that has ended is left as
+    it is."""
     from .. import orchestration
 
-    run = orchestration.kill(uuid, reason=reason)
+    run = orchestration.kill(uuid, reason=reason, confirm_seconds=confirm_seconds)
     if run.skipped and not out.as_json:
         return out.say(run.skipped)
     out.record(run)
@@ -128,7 +133,7 @@ def rerun_many(out: Output, state: str, since: Any, pipeline_uuid: str | None, o
 @click.argument("uuid", metavar="JOB", type=JOB)
 @click.pass_obj
 def attempts(out: Output, uuid: str) -> None:
-    """Every attempt of a job: launcher, times, exit code, reason."""
+    """Every attempt of a job: launcher, times, exit code, why it failed (its class and the launcher's words)."""
     from .. import orchestration
 
     found = orchestration.attempts(uuid)
@@ -136,7 +141,8 @@ def attempts(out: Output, uuid: str) -> None:
         return out.json(found)
     rows = [{"number": a.number, "launcher": a.launcher, "started": local_time(a.started),
              "stopped": local_time(a.stopped), "duration": duration(a.started, a.stopped) if a.stopped else "",
-             "exit_code": a.exit_code, "reason": a.reason, "succeeded": "yes" if a.succeeded else "no"}
+             "exit_code": a.exit_code, "failure": a.failure, "reason": a.reason,
+             "succeeded": "yes" if a.succeeded else "no"}
             for a in found]
     out.table(rows, ATTEMPT_COLUMNS, title=f"attempts of {uuid}", summary=f"{len(rows)} attempt(s)")
 

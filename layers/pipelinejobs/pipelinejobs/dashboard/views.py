@@ -13,7 +13,7 @@ from itertools import islice
 from typing import Any
 
 from .. import fsm
-from ..attempts import fold
+from ..attempt_history import fold
 from ..errors import JobNotFound
 from ..storage.base import JobStore
 

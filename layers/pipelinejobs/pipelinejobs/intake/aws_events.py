@@ -10,26 +10,42 @@ holds a uuid wins (the convention, also in docs/webhook.md):
 
 A task that names no job is someone else's and is ignored. Each message's id is
 EventBridge's event id, so a redelivered event is applied once.
+
+Each message also says which attempt it is about and, once that attempt has ended, how
+(``attempt``, ``launcher``, ``handle``, ``exit_code``, ``reason``, ``failure``, ``started``,
+``stopped``: see :mod:`pipelinejobs.attempt_history` and :mod:`pipelinejobs.failures`), so a job
+that nothing orchestrates has attempts too: one per Batch attempt (a task orchestration launched
+carries its attempt in ``PIPELINEJOBS_ATTEMPT``) or per ECS task.
+
+A failed asynchronous invocation of a Lambda task (its ``OnFailure`` destination, EventBridge's
+"Lambda Function Invocation Result - Failure") names its job in the payload the launcher sent
+(``pipelinejobs.uuid`` and ``attempt``) and fails it with Lambda's error type and message.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
+from .. import failures
 from ..runner_status import BATCH, ECS, event_for_status
 
 JOB_TAG = "pipelinejobs:job"
 JOB_ENV = "PIPELINEJOBS_JOB_UUID"
+ATTEMPT_ENV = "PIPELINEJOBS_ATTEMPT"
 BATCH_DETAIL_TYPE = "Batch Job State Change"
 ECS_DETAIL_TYPE = "ECS Task State Change"
+LAMBDA_FAILURE_DETAIL_TYPE = "Lambda Function Invocation Result - Failure"
+#: Batch statuses of a job whose current attempt has not started yet (the end of the one before may be known).
+_BATCH_WAITING = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 def is_state_change(event: Any) -> bool:
-    return isinstance(event, dict) and event.get("detail-type") in (BATCH_DETAIL_TYPE, ECS_DETAIL_TYPE)
+    return isinstance(event, dict) and event.get("detail-type") in MESSAGES
 
 
 def _first_uuid(candidates: Iterable[Any]) -> str | None:
@@ -40,8 +56,37 @@ def _first_uuid(candidates: Iterable[Any]) -> str | None:
     return None
 
 
-def _env_value(environment: Iterable[dict[str, Any]] | None) -> str | None:
-    return next((var.get("value") for var in environment or () if var.get("name") == JOB_ENV), None)
+def _env_value(environment: Iterable[dict[str, Any]] | None, name: str = JOB_ENV) -> str | None:
+    return next((var.get("value") for var in environment or () if var.get("name") == name), None)
+
+
+def _our_attempt(environments: Iterable[Iterable[dict[str, Any]] | None]) -> int | None:
+    """The attempt orchestration launched the task as (its PIPELINEJOBS_ATTEMPT), if it did."""
+    value = next((v for env in environments if (v := _env_value(env, ATTEMPT_ENV))), None)
+    return int(value) if value and value.isdigit() else None
+
+
+def _iso(millis: Any) -> str | None:
+    """Batch's epoch milliseconds as our ISO form."""
+    if not isinstance(millis, int | float):
+        return None
+    return datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _batch_attempt(detail: dict[str, Any], status: str) -> dict[str, Any]:
+    """Which attempt a Batch event is about, and its end once known: the job's end (SUCCEEDED, FAILED), or,
+    while Batch waits to run it again, the end of the attempt before (the last of ``attempts[]``)."""
+    ended = detail.get("attempts") or []
+    if status in ("SUCCEEDED", "FAILED"):
+        number, end, times = len(ended) or 1, failures.batch_end(detail, status == "SUCCEEDED"), detail
+    elif status in _BATCH_WAITING and ended:
+        number, end, times = len(ended), failures.batch_end(ended[-1], False), ended[-1]
+    else:
+        number, end, times = len(ended) + 1, None, detail
+    ours = _our_attempt([(detail.get("container") or {}).get("environment")])
+    return {"attempt": ours or number, "launcher": "batch", "handle": {"job_id": detail.get("jobId")},
+            "started": _iso(times.get("startedAt")), "stopped": _iso(times.get("stoppedAt")) if end else None,
+            **(end._asdict() if end else {})}
 
 
 def _compact(values: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +105,7 @@ def batch_message(event: dict[str, Any]) -> dict[str, Any] | None:
         "source": "aws.batch", "status": detail.get("status"), "statusReason": detail.get("statusReason"),
         "jobId": detail.get("jobId"), "jobName": detail.get("jobName"), "jobQueue": detail.get("jobQueue"),
         "exitCode": container.get("exitCode"), "logStreamName": container.get("logStreamName"),
-        "attempts": len(detail.get("attempts") or []),
+        "attempts": len(detail.get("attempts") or []), **_batch_attempt(detail, str(detail.get("status")).upper()),
     })
     return {"uuid": uuid, "event": event_for_status(detail.get("status"), BATCH), "data": data,
             "id": f"eb-{event['id']}"}
@@ -85,15 +130,46 @@ def ecs_message(event: dict[str, Any]) -> dict[str, Any] | None:
         return None
     containers = [_compact({"name": c.get("name"), "exitCode": c.get("exitCode"), "reason": c.get("reason")})
                   for c in detail.get("containers") or []]
+    event_name = _ecs_event(detail)
+    stopped = str(detail.get("lastStatus", "")).upper() == "STOPPED"
+    end = failures.ecs_end(detail, event_name == "finish") if stopped else None
     data = _compact({
         "source": "aws.ecs", "lastStatus": detail.get("lastStatus"), "desiredStatus": detail.get("desiredStatus"),
         "stopCode": detail.get("stopCode"), "stoppedReason": detail.get("stoppedReason"),
         "taskArn": detail.get("taskArn"), "clusterArn": detail.get("clusterArn"), "containers": containers,
+        # no attempt number unless orchestration gave one: then each task is an attempt of its own
+        "attempt": _our_attempt(o.get("environment") for o in overrides), "launcher": "ecs",
+        "handle": {"cluster": detail.get("clusterArn"), "task_arn": detail.get("taskArn")},
+        "started": detail.get("startedAt"), "stopped": detail.get("stoppedAt") if stopped else None,
+        **(end._asdict() if end else {}),
     })
-    return {"uuid": uuid, "event": _ecs_event(detail), "data": data, "id": f"eb-{event['id']}"}
+    return {"uuid": uuid, "event": event_name, "data": data, "id": f"eb-{event['id']}"}
+
+
+def lambda_failure_message(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``fail`` a failed asynchronous invocation of a job's Lambda task stands for, or None if its payload
+    names no PipelineJob (another function's failure)."""
+    detail = event.get("detail") or {}
+    job = ((detail.get("requestPayload") or {}) if isinstance(detail.get("requestPayload"), dict) else {}).get(
+        "pipelinejobs") or {}
+    uuid = _first_uuid([job.get("uuid")]) if isinstance(job, dict) else None
+    if uuid is None:
+        return None
+    request = detail.get("requestContext") or {}
+    end = failures.lambda_end(detail)
+    data = _compact({
+        "source": "aws.lambda", "attempt": job.get("attempt") if isinstance(job.get("attempt"), int) else None,
+        "launcher": "lambda", "functionArn": request.get("functionArn"), "requestId": request.get("requestId"),
+        "condition": request.get("condition"), "approximateInvokeCount": request.get("approximateInvokeCount"),
+        "stopped": detail.get("timestamp"), **end._asdict(),
+    })
+    return {"uuid": uuid, "event": "fail", "data": data, "id": f"eb-{event['id']}"}
+
+
+#: The message each kind of AWS event stands for, by its ``detail-type``.
+MESSAGES = {BATCH_DETAIL_TYPE: batch_message, ECS_DETAIL_TYPE: ecs_message,
+            LAMBDA_FAILURE_DETAIL_TYPE: lambda_failure_message}
 
 
 def state_change_message(event: dict[str, Any]) -> dict[str, Any] | None:
-    if event.get("detail-type") == BATCH_DETAIL_TYPE:
-        return batch_message(event)
-    return ecs_message(event)
+    return MESSAGES[event["detail-type"]](event)

@@ -20,6 +20,7 @@ from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
 class LambdaLauncher(Launcher):
     required_params = ("FunctionName",)
     default_mode = "callback"
+    cancellable = False
 
     def launch(self, request: LaunchRequest) -> Launched:
         params = request.params

@@ -8,10 +8,11 @@ history, and must mean the same thing when read back days later.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 
 class Phase(StrEnum):
@@ -34,11 +35,19 @@ class TaskStatus:
     detail: str
     exit_code: int | None = None
     reason: str | None = None
+    #: Why it failed, as a class a person can act on (``pipelinejobs.failures.Failure``); None unless FAILED.
+    failure: str | None = None
     #: Where the task's output is, when it becomes known only once the task runs (Batch's log stream).
     log: dict[str, Any] | None = None
     #: What a task that succeeded reports as its results: recorded as ``outputs`` in the job's ``finish`` data,
     #: where a workflow's downstream jobs read them (``${<job>.outputs...}``). None: it reports none.
     outputs: dict[str, Any] | None = None
+
+
+#: What a kill learned of its task: True (seen ended), False (asked to stop, not yet seen ended) or
+#: "uncancellable" (a launcher that cannot stop its task: an asynchronous Lambda invocation, an outside system).
+TaskStopped = bool | Literal["uncancellable"]
+UNCANCELLABLE: TaskStopped = "uncancellable"
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,8 @@ class Launcher(ABC):
     #: Mode used when the pipeline does not say: polling for tasks we can observe,
     #: callback for tasks that report back themselves.
     default_mode: str = "polling"
+    #: Whether ``cancel`` can stop the task; a launcher that cannot says so to whoever kills its job.
+    cancellable: bool = True
 
     @abstractmethod
     def launch(self, request: LaunchRequest) -> Launched:
@@ -89,6 +100,21 @@ class Launcher(ABC):
     @abstractmethod
     def cancel(self, handle: dict[str, Any], reason: str) -> None:
         """Stop the task if it still runs; harmless on a task that already ended."""
+
+    def stop(self, handle: dict[str, Any], reason: str, confirm_seconds: float = 10.0,
+             poll_seconds: float = 0.5) -> TaskStopped:
+        """Cancel the task, then look until it is seen ended, for at most ``confirm_seconds``: a kill says
+        whether the compute was confirmed stopped, not only that it was asked to stop (a Batch job or an
+        ECS task takes its container's stop timeout to end; a false answer means it was still ending)."""
+        if not self.cancellable:
+            return UNCANCELLABLE
+        self.cancel(handle, reason)
+        deadline = time.monotonic() + confirm_seconds
+        while self.check(handle).phase not in ENDED_PHASES:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll_seconds)
+        return True
 
 
 def env_list(env: dict[str, str]) -> list[dict[str, str]]:

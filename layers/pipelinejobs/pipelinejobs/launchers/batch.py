@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .. import observability
+from .. import failures, observability
 from .aws import client
 from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus, env_list
 
@@ -70,9 +70,10 @@ class BatchLauncher(Launcher):
         container = job.get("container") or {}
         group = ((container.get("logConfiguration") or {}).get("options") or {}).get("awslogs-group")
         stream = container.get("logStreamName")
+        phase = PHASES[job["status"]]
+        end = failures.batch_end(job, succeeded=phase != Phase.FAILED)
         return TaskStatus(
-            phase=PHASES[job["status"]], detail=job["status"], exit_code=container.get("exitCode"),
-            reason=job.get("statusReason") or container.get("reason"),
+            phase=phase, detail=job["status"], exit_code=end.exit_code, reason=end.reason, failure=end.failure,
             log={"cloudwatch": {"group": group or DEFAULT_LOG_GROUP, "stream": stream}} if stream else None,
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import failures
 from ..errors import LaunchFailed
 from .aws import client
 from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus, env_list
@@ -60,12 +61,10 @@ class EcsLauncher(Launcher):
         if status != "STOPPED":
             return TaskStatus(PHASES.get(status, Phase.PENDING), status)
         containers = task.get("containers", [])
-        failed = [c for c in containers if c.get("exitCode") != 0]
-        decisive = failed[0] if failed else (containers[0] if containers else {})
-        return TaskStatus(
-            phase=Phase.FAILED if failed or not containers else Phase.SUCCEEDED, detail=status,
-            exit_code=decisive.get("exitCode"), reason=task.get("stoppedReason") or decisive.get("reason"),
-        )
+        succeeded = bool(containers) and all(c.get("exitCode") == 0 for c in containers)
+        end = failures.ecs_end(task, succeeded)
+        return TaskStatus(phase=Phase.SUCCEEDED if succeeded else Phase.FAILED, detail=status,
+                          exit_code=end.exit_code, reason=end.reason, failure=end.failure)
 
     def cancel(self, handle: dict[str, Any], reason: str) -> None:
         client("ecs").stop_task(cluster=handle["cluster"], task=handle["task_arn"], reason=reason[:255])

@@ -10,6 +10,7 @@ from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
 
 class ExternalLauncher(Launcher):
     default_mode = "callback"
+    cancellable = False
 
     def launch(self, request: LaunchRequest) -> Launched:
         return Launched(handle={})

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .. import failures
 from . import local_runner
 from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
 from .local_runner import EXIT_CODE_FILE
@@ -92,14 +93,14 @@ class LocalLauncher(Launcher):
         if exit_code is None and _alive(handle["pid"]):
             return TaskStatus(Phase.RUNNING, "RUNNING")
         exit_code = _exit_code(handle)  # read again: it may have ended between the two looks
-        if exit_code is None:
-            return TaskStatus(Phase.FAILED, "VANISHED", reason="the process ended without recording an exit code")
         if exit_code == 0:
             try:
                 return TaskStatus(Phase.SUCCEEDED, "EXITED", exit_code=0, outputs=_outputs(handle))
-            except ValueError as exc:
-                return TaskStatus(Phase.FAILED, "EXITED", exit_code=0, reason=str(exc))
-        return TaskStatus(Phase.FAILED, "EXITED", exit_code=exit_code, reason=_describe(exit_code))
+            except ValueError as exc:  # the task's outputs file is not what it must be: its fault, no class fits
+                return TaskStatus(Phase.FAILED, "EXITED", exit_code=0, reason=str(exc), failure="unknown")
+        end = failures.local_end(exit_code)
+        return TaskStatus(Phase.FAILED, "VANISHED" if exit_code is None else "EXITED",
+                          exit_code=end.exit_code, reason=end.reason, failure=end.failure)
 
     def cancel(self, handle: dict[str, Any], reason: str) -> None:
         if _exit_code(handle) is not None:
@@ -175,9 +176,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _describe(exit_code: int) -> str:
-    if exit_code < 0:
-        return f"killed by {signal.Signals(-exit_code).name}"
-    return f"exited with {exit_code}"

@@ -3,7 +3,9 @@
 The detail is ``{uuid, pipeline, from, to, event, seq, updated, data}``:
 ``from`` is None for a job just created; ``data`` summarises the data of the
 history entry that made the change (the entry whose ``seq`` is the job's new
-version), cut down to its keys if it is large, so the event stays small.
+version), cut down to its keys if it is large, so the event stays small. A
+``fail``'s class (``failure``, pipelinejobs.failures) is also given on its own,
+so it is there however large the data.
 """
 
 from __future__ import annotations
@@ -53,10 +55,11 @@ def state_change(record: DynamoDBRecord) -> dict[str, Any] | None:
     if new.get("sk") != _JOB_SK or new.get("state") == old.get("state"):
         return None
     seq = int(new["version"])
+    data = _entry_data(new["uuid"], seq)
     return _plain({
         "uuid": new["uuid"], "pipeline": new.get("pipeline_uuid"), "from": old.get("state"), "to": new["state"],
-        "event": new.get("last_event"), "seq": seq, "updated": new.get("updated"),
-        "data": summarize(_entry_data(new["uuid"], seq)),
+        "event": new.get("last_event"), "seq": seq, "updated": new.get("updated"), "data": summarize(data),
+        **({"failure": data["failure"]} if "failure" in data else {}),
     })
 
 

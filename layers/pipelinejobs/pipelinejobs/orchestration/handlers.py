@@ -24,8 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import observability
+from .. import attempt_history, observability
 from ..errors import InvalidTransition, PreconditionFailed
+from ..failures import Failure
 from ..launchers import ENDED_PHASES, LaunchRequest, Phase, TaskStatus, get_launcher
 from ..records import JobRecord, Outcome
 from ..service import get_store, handle_event
@@ -44,14 +45,15 @@ class StepContext:
 
 @dataclass(frozen=True)
 class Recovery:
-    """How the recover step treats one error: the reason recorded, and whether to try again."""
+    """How the recover step treats one error: the reason recorded, its class, and whether to try again."""
 
     reason: str
     retry: bool
+    failure: Failure = Failure.UNKNOWN
 
 
-TIMEOUT = Recovery("timeout", retry=False)
-HEARTBEAT = Recovery("heartbeat", retry=True)
+TIMEOUT = Recovery("timeout", retry=False, failure=Failure.TIMEOUT)
+HEARTBEAT = Recovery("heartbeat", retry=True, failure=Failure.STALE)
 UNEXPECTED = Recovery("error", retry=False)
 #: What a callback Task's TimeoutSecondsPath or HeartbeatSecondsPath raises. AWS names a silent
 #: task States.HeartbeatTimeout, moto names both States.Timeout; the deadline tells them apart.
@@ -158,7 +160,8 @@ def check(state: RunState, context: StepContext) -> RunState:
     now = clock.now()
     if status.phase not in ENDED_PHASES and state.timed_out(now):
         _cancel(state, record, "timeout")
-        return _end_attempt(state, record, "timeout", retry=False, details={"status": status.detail})
+        return _end_attempt(state, record, "timeout", retry=False,
+                            details={"status": status.detail, "failure": Failure.TIMEOUT})
     return _PHASES[status.phase](state, record, status, now)
 
 
@@ -174,9 +177,11 @@ def recover(state: RunState, context: StepContext) -> RunState:
         return _after_job_ended(state, record)
     error = state.error or {"Error": "States.Runtime", "Cause": f"no step named {state.next!r}"}
     recovery = recovery_for(error.get("Error", ""), state, clock.now())
-    _cancel(state, record, recovery.reason)
+    launched = _cancel(state, record, recovery.reason)
+    # an unexpected error before any task was launched: the launch itself failed (e.g. SubmitJob refused)
+    failure = Failure.LAUNCH_FAILED if recovery is UNEXPECTED and not launched else recovery.failure
     return _end_attempt(state, record, recovery.reason, recovery.retry,
-                        details={"error": error.get("Error"), "cause": _cause(error.get("Cause"))})
+                        details={"error": error.get("Error"), "cause": _cause(error.get("Cause")), "failure": failure})
 
 
 ACTIONS: dict[str, Action] = {
@@ -227,8 +232,10 @@ def _after_job_ended(state: RunState, record: JobRecord) -> RunState:
     if record.state in FINISHED_STATES:
         return state.to(Step.FINISHED)
     _cancel(state, record, record.state.lower())  # a task the job no longer waits for must not run on
-    if record.state == "FAILED":
-        return _end_attempt(state, record, "failed", retry=True, details={})
+    if record.state == "FAILED":  # the task failed the job itself: its fail says why
+        return _end_attempt(state, record, "failed", retry=True,
+                            details={"failure": attempt_history.last_failure(get_store().iter_history(
+                                state.job, newest_first=True))})
     return _superseded(state, record)  # reset by an admin...: not this run's to move any further
 
 
@@ -268,7 +275,9 @@ def _end_attempt(state: RunState, record: JobRecord, reason: str, retry: bool,
                  details: dict[str, Any]) -> RunState:
     """Close the attempt in the history; relaunch while attempts and time remain, else fail the job."""
     now = clock.now()
-    data = {"attempt": state.attempt, "reason": reason, "stopped": clock.iso(now), **details}
+    data = {"attempt": state.attempt, "reason": reason, "stopped": clock.iso(now), "failure": Failure.UNKNOWN,
+            **details}
+    retry = retry and data["failure"] in state.spec.retry_on  # the task template's policy
     if retry and state.attempt < state.spec.max_attempts and not state.timed_out(now):
         if record.state == "FAILED":  # the task failed the job itself: back to CREATED, as an admin would
             _send(state, "reset", data, "retry-reset", fields={"task_token": None})
@@ -300,17 +309,18 @@ def _current_handle(state: RunState, record: JobRecord) -> dict[str, Any]:
     return launch["handle"]
 
 
-def _cancel(state: RunState, record: JobRecord, reason: str) -> None:
-    """Stop the attempt's task if one was launched. A failure to stop is logged, never raised:
-    failing the job matters more than a task that may already be gone."""
+def _cancel(state: RunState, record: JobRecord, reason: str) -> bool:
+    """Stop the attempt's task if one was launched (and say whether one was). A failure to stop is logged,
+    never raised: failing the job matters more than a task that may already be gone."""
     launch = record.launch or {}
     if launch.get("attempt") != state.attempt or launch.get("handle") is None:
-        return
+        return False
     try:
         get_launcher(state.spec.launcher).cancel(launch["handle"], reason)
     except Exception:
         observability.logger().exception("could not cancel the task",
                                          extra={"job": state.job, "attempt": state.attempt})
+    return True
 
 
 def _request(job: JobRecord, state: RunState, retried: bool) -> LaunchRequest:
@@ -331,7 +341,7 @@ def _request(job: JobRecord, state: RunState, retried: bool) -> LaunchRequest:
 
 def _task_details(state: RunState, status: TaskStatus) -> dict[str, Any]:
     details = {"attempt": state.attempt, "status": status.detail, "exit_code": status.exit_code,
-               "reason": status.reason, "log": status.log}
+               "reason": status.reason, "failure": status.failure, "log": status.log}
     return {k: v for k, v in details.items() if v is not None}
 
 

@@ -9,6 +9,7 @@ The template is ``PipelineRecord.task``, e.g.::
      "timeout_seconds": 86400,       # the whole job, every attempt included
      "heartbeat_seconds": 600,       # callback mode: fail an attempt silent this long; every job of the
                                      # pipeline gets it too, and the sweep fails it as stale (docs/operations.md)
+     "retry_on": ["spot_interruption", "out_of_memory"],  # the failure classes relaunched (default: all)
      "poll": {"first": 10, "factor": 2, "cap": 900, "max_iterations": 1000}}
 
 A job may override any of it (``start(..., overrides=...)``); ``params`` and
@@ -22,6 +23,7 @@ from functools import cache
 from typing import Any, Self
 
 from ..errors import InvalidTaskSpec
+from ..failures import RETRYABLE
 from ..launchers import LAUNCHERS
 from .flow import LAUNCH_STEPS, Mode, Step
 
@@ -57,6 +59,9 @@ class TaskSpec:
     timeout_seconds: int | None = None
     heartbeat_seconds: int | None = None
     poll: PollSettings = field(default_factory=PollSettings)
+    #: The failure classes (pipelinejobs.failures) for which a failed attempt is relaunched, while attempts
+    #: remain: e.g. only ``spot_interruption`` (not the task's fault) and not ``exit_nonzero``.
+    retry_on: list[str] = field(default_factory=lambda: [failure.value for failure in RETRYABLE])
 
     @classmethod
     def resolve(cls, template: dict[str, Any] | None, overrides: dict[str, Any] | None = None, *,
@@ -129,6 +134,7 @@ def schema() -> dict[str, Any]:
             "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
             "timeout_seconds": seconds,
             "heartbeat_seconds": seconds,
+            "retry_on": {"type": "array", "uniqueItems": True, "items": {"enum": [f.value for f in RETRYABLE]}},
             "poll": {
                 "type": "object",
                 "additionalProperties": False,

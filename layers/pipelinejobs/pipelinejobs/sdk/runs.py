@@ -26,8 +26,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .. import fsm, identity
-from ..attempts import Attempt, fold
+from .. import attempt_history, fsm, identity
+from ..attempt_history import Attempt
 from ..config import Config
 from ..errors import (
     ConcurrencyConflict,
@@ -35,15 +35,17 @@ from ..errors import (
     PipelineJobsError,
     PreconditionFailed,
 )
-from ..launchers import get_launcher
+from ..failures import Failure
+from ..launchers import LAUNCHERS, get_launcher
 from ..launchers.aws import client
+from ..launchers.base import TaskStopped
 from ..orchestration import clock
 from ..orchestration.flow import LIVE_STATES, claim_id
 from ..orchestration.launch import state_machine_arn
 from ..orchestration.spec import TaskSpec
 from ..orchestration.state import RunState
-from ..records import JobSummary
-from ..service import handle_event
+from ..records import JobRecord, JobSummary
+from ..service import get_store, handle_event
 from .jobs import PipelineJob, get_job, list_jobs
 from .pipelines import active_pipeline, get_pipeline
 
@@ -78,6 +80,9 @@ class Run:
     error: str | None = None
     #: Why nothing was done, when nothing needed doing (kill of a job that had already ended).
     skipped: str | None = None
+    #: Kill: whether the task was seen stopped (True), asked to stop but not yet seen ended (False), or cannot
+    #: be stopped ("uncancellable": a Lambda invocation, an outside system); None when no task was launched.
+    task_stopped: bool | str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,37 +154,67 @@ def _begin(job: PipelineJob, spec: TaskSpec, config: Config | None) -> Run:
 # ---- kill -----------------------------------------------------------------------------
 
 
-def kill(uuid: str, *, reason: str = "killed", config: Config | None = None) -> Run:
-    """Fail the job with ``reason``, stop its execution, cancel its task.
+def kill(uuid: str, *, reason: str = "killed", confirm_seconds: float = 10.0, config: Config | None = None) -> Run:
+    """Stop the job's execution, stop its task, then fail the job with ``reason`` (failure ``killed``), saying in
+    that ``fail`` (and the Run) whether the task was seen stopped (``task_stopped``, see :class:`Run`).
 
-    The job is failed first, releasing it from its run: any step of that run still in
-    flight then finds the job not its own and stops, so none can relaunch the task.
-    A job that has already ended (no ``fail`` is allowed from its state) is left as it is:
-    nothing is written, and the Run's ``skipped`` says so. The fail is written only if the job
-    is still in the state it was read in, so one that ends meanwhile gets no refusal either.
+    The job is first released from its run (its ``run_id`` cleared, as a kill's), so any step of that run still
+    in flight finds the job not its own and stops: none can relaunch the task. Then the execution is stopped and
+    the task cancelled and watched for up to ``confirm_seconds``; the ``fail`` comes last, so that it can say
+    whether the compute stopped, and so that a kill interrupted before it leaves the job live, to be killed again,
+    rather than FAILED with its task running on. A job that has already ended (no ``fail`` is allowed from its
+    state) is left as it is: nothing is written, and the Run's ``skipped`` says so. Each write is made only if
+    the job is still as it was read, so one that ends meanwhile gets no refusal either.
     """
     for _ in range(KILL_TRIES):
         before = get_job(uuid, config=config).record
         if "fail" not in fsm.allowed_events(before.state):
-            return Run(uuid, before.execution_arn, before.run_id,
-                       skipped=f"job {uuid} had already ended ({before.state}): nothing to kill")
+            return Run(uuid, before.execution_arn, before.run_id, skipped=_ended(uuid, before.state))
         try:
-            _send(uuid, "fail", {"reason": reason, "attempt": before.attempt}, None, config,
-                  fields={"run_id": None, "task_token": None}, expect={"state": before.state})
+            if before.run_id is not None:  # released first: no step of its run can relaunch the task
+                _send(uuid, "update", {"reason": reason, "killing": before.run_id}, None, config,
+                      fields={"run_id": None, "task_token": None},
+                      expect={"state": before.state, "run_id": before.run_id})
             break
         except PreconditionFailed:
             continue  # it moved between the read and the write: look again
     else:
         raise ConcurrencyConflict(f"job {uuid} kept changing state; nothing was written, retry later")
-    record = get_job(uuid, config=config).record  # final: no step of the old run can change it now
-    if record.execution_arn:
+    if before.execution_arn:
         stepfunctions = client("stepfunctions")
         with contextlib.suppress(stepfunctions.exceptions.ExecutionDoesNotExist):  # never started, or gone
-            stepfunctions.stop_execution(executionArn=record.execution_arn, error="Killed", cause=reason)
+            stepfunctions.stop_execution(executionArn=before.execution_arn, error="Killed", cause=reason)
+    stopped = _stop_task(get_job(uuid, config=config).record, reason, confirm_seconds, config)
+    data = {"reason": reason, "attempt": before.attempt, "failure": Failure.KILLED,
+            **({"task_stopped": stopped} if stopped is not None else {})}
+    for _ in range(KILL_TRIES):
+        current = get_job(uuid, config=config).record
+        if "fail" not in fsm.allowed_events(current.state) or current.run_id is not None:  # its task stopped anyway
+            return Run(uuid, before.execution_arn, before.run_id, task_stopped=stopped,
+                       skipped=_ended(uuid, current.state) if current.run_id is None
+                       else f"job {uuid} was run again while it was being killed: not failed")
+        try:
+            _send(uuid, "fail", data, None, config, expect={"state": current.state, "run_id": None})
+            return Run(uuid, before.execution_arn, before.run_id, task_stopped=stopped)
+        except PreconditionFailed:
+            continue
+    raise ConcurrencyConflict(f"job {uuid} kept changing state; its task was stopped, the job not failed: retry")
+
+
+def _stop_task(record: JobRecord, reason: str, confirm_seconds: float, config: Config | None) -> TaskStopped | None:
+    """Stop the job's latest task (the attempt orchestration launched, else the latest one AWS events reported)
+    and say whether it was seen stopped; None if no task of the job is known."""
     launch = record.launch or {}
-    if launch.get("handle") is not None:
-        get_launcher(launch["launcher"]).cancel(launch["handle"], reason)
-    return Run(uuid, record.execution_arn, before.run_id)
+    if launch.get("handle") is None:
+        rows = [row for row in attempt_history.rows(get_store(config).iter_history(record.uuid)) if row.get("handle")]
+        launch = rows[-1] if rows and rows[-1].get("launcher") in LAUNCHERS else {}
+    if launch.get("handle") is None:
+        return None
+    return get_launcher(launch["launcher"]).stop(launch["handle"], reason, confirm_seconds)
+
+
+def _ended(uuid: str, state: str) -> str:
+    return f"job {uuid} had already ended ({state}): nothing to kill"
 
 
 def killable(pipeline_uuid: str | None = None, state: str | None = None, *,
@@ -191,11 +226,14 @@ def killable(pipeline_uuid: str | None = None, state: str | None = None, *,
 
 
 def kill_all(pipeline_uuid: str | None = None, state: str | None = None, *, jobs: Iterable[str] | None = None,
-             progress: Progress | None = None, config: Config | None = None) -> list[Run]:
+             concurrency: int = DEFAULT_CONCURRENCY, progress: Progress | None = None,
+             config: Config | None = None) -> list[Run]:
     """Kill every job :func:`killable` lists, or exactly ``jobs`` (uuids: e.g. those it listed, shown to a
-    person before asking); returns the runs killed, leaving out jobs that ended meanwhile."""
+    person before asking), ``concurrency`` at a time (each kill may watch its task stop for seconds); returns
+    the runs killed, leaving out jobs that ended meanwhile."""
     uuids = [job.uuid for job in killable(pipeline_uuid, state, config=config)] if jobs is None else jobs
-    runs = [_told(progress, kill(uuid, config=config)) for uuid in uuids]
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        runs = list(pool.map(lambda uuid: _told(progress, kill(uuid, config=config)), uuids))
     return [run for run in runs if run.skipped is None]
 
 
@@ -243,8 +281,8 @@ def stat(pipeline_uuid: str | None = None, state: str | None = None, since: date
 
 
 def attempts(uuid: str, *, config: Config | None = None) -> list[Attempt]:
-    """Every attempt of the job, folded from its history (:func:`pipelinejobs.attempts.fold`)."""
-    return fold(get_job(uuid, config=config).history)
+    """Every attempt of the job, from its history (:func:`pipelinejobs.attempt_history.fold`)."""
+    return attempt_history.fold(get_job(uuid, config=config).history)
 
 
 def logs(uuid: str, attempt: int | None = None, *, config: Config | None = None) -> list[AttemptLog]:
