@@ -20,7 +20,8 @@ PACKAGE = ROOT / "layers" / "pipelinejobs" / "pipelinejobs"
 
 #: The core every event goes through, and what it stands on: it imports only itself.
 CORE = {"service", "storage", "records", "fsm", "events", "tokens", "errors", "config", "identity",
-        "task_tokens", "clients", "deadline", "redaction", "observability", "heartbeats", "retention"}
+        "task_tokens", "clients", "deadline", "redaction", "observability", "heartbeats", "retention",
+        "failures"}
 #: The client SDK: nothing the Lambda functions run may import it.
 SDK = {"sdk"}
 #: Outside the Lambda layer: the command line and the local stack.
