@@ -2,7 +2,7 @@
 ``pipelinejobs local`` with jobs in several states.
 
 Playwright's own browser download cannot work on these machines: it drives the system's Chromium
-(``/usr/bin/chromium``, which .ci/run installs when it is missing). Each test saves a screenshot under
+(``/usr/bin/chromium``, which scripts/bootstrap installs when it is missing). Each test saves a screenshot under
 ``.cache/dashboard/`` (CI keeps ``.cache/`` as its artefacts).
 """
 
@@ -28,7 +28,7 @@ HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned
 WAIT_MS = 20_000
 
 if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; .ci/run installs it)", allow_module_level=True)
+    pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; scripts/bootstrap installs it as root)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
