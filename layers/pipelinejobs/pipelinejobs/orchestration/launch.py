@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import fsm, observability
@@ -89,18 +90,21 @@ def start_run(job: JobRecord, spec: TaskSpec, config: Config | None = None) -> S
     return Started(job.uuid, run_id, execution_arn, True)
 
 
-def stop_run(uuid: str, reason: str, config: Config | None = None) -> bool:
+def stop_run(uuid: str, reason: str, config: Config | None = None,
+             still: Callable[[], bool] | None = None) -> bool:
     """Fail a live job with ``reason`` and release it from its run, then stop its execution and cancel its
-    task, as ``orchestration.kill`` does. False if the job had ended (nothing written)."""
+    task, as ``orchestration.kill`` does. False if the job had ended (nothing written), or if ``still`` (asked
+    after the job is read, before it is failed) says the stop no longer holds: the fail expects the job as
+    read, so a job that a later start (a workflow's rerun) readied after that question is left alone."""
     store = get_store(config)
     for _ in range(5):
         job = store.get_job(uuid)
-        if "fail" not in fsm.allowed_events(job.state):
+        if "fail" not in fsm.allowed_events(job.state) or (still is not None and not still()):
             return False
         try:
             handle_event({"uuid": uuid, "event": "fail", "data": {"reason": reason, "attempt": job.attempt}},
                          trusted=True, source=SOURCE, config=config, fields={"run_id": None, "task_token": None},
-                         expect={"state": job.state})
+                         expect={"state": job.state, "run_id": job.run_id, "generation": job.generation})
             break
         except PreconditionFailed:
             continue  # it moved between the read and the write: look again
