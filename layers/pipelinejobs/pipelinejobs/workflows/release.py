@@ -4,7 +4,8 @@ No execution holds the graph and nothing polls. Each step is a conditional write
 triggers the next, so every step happens once however often a record is delivered, and a crash half-way
 is finished by the redelivery of the record that started it:
 
-1. **A job's change of state** (its item, which carries ``workflow``) is counted in one transaction: its
+1. **A job's change of state** (its item, which carries ``workflow``; the state it counts as: a job its run
+   is about to retry counts as running, :func:`.progress.counted_state`) is counted in one transaction: its
    slot is set to the new state, conditioned on the slot's ``seq`` being older than the job's version
    (the idempotency marker: a redelivered record changes nothing), and its node's ``n_<state>`` counters
    move. A job that ended gives back its place (``active``, once: its slot's ``holds_place`` is the marker).
@@ -122,7 +123,7 @@ class Consumer:
     def job_changed(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         place = json.loads(new["workflow"]) if isinstance(new["workflow"], str) else new["workflow"]
         uuid, node, index = place["uuid"], place["node"], int(place["index"])
-        before, after, seq = old.get("state"), new["state"], int(new["version"])
+        before, after, seq = progress.counted_state(old), progress.counted_state(new), int(new["version"])
         if before == after:
             return
         sets, params = ["#state = :to", "seq = :seq", "#uuid = :uuid"], {":to": after, ":seq": seq,
