@@ -11,6 +11,8 @@ included, so everything here is derived from what is being done rather than draw
 * the execution's name is ``<job>-<run>``: StartExecution of a name that exists (running, or closed within
   90 days) is ``ExecutionAlreadyExists``, which means this run's execution was started already.
 
+The run's state carries the job's webhook URL, as ``start``'s does, so its runner can report by curling it.
+
 A job some other run owns (started by hand), or one that has ended, is left alone.
 """
 
@@ -23,9 +25,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import fsm, observability
+from .. import fsm, observability, tokens
 from ..clients import client
 from ..config import Config
+from ..creation import callback_url
 from ..errors import ConfigurationError, PreconditionFailed
 from ..launchers import get_launcher
 from ..records import JobRecord
@@ -81,13 +84,21 @@ def start_run(job: JobRecord, spec: TaskSpec, config: Config | None = None) -> S
         if exc.mismatched.get("run_id") != run_id:  # another run took it between the read and the claim
             return Started(job.uuid, run_id, execution_arn, False, f"job {job.uuid} is another run's")
     state = RunState.first(job=job.uuid, pipeline=job.pipeline_uuid, run_id=run_id, spec=spec,
-                           attempt=job.attempt + 1, now=clock.now())
+                           attempt=job.attempt + 1, now=clock.now(), webhook_url=webhook_url(job.uuid, config))
     stepfunctions = client("stepfunctions")
     try:
         stepfunctions.start_execution(stateMachineArn=machine, name=name, input=json.dumps(state.to_dict()))
     except stepfunctions.exceptions.ExecutionAlreadyExists:
         return Started(job.uuid, run_id, execution_arn, False)
     return Started(job.uuid, run_id, execution_arn, True)
+
+
+def webhook_url(uuid: str, config: Config | None = None) -> str:
+    """The job's callback URL (its token in it), as ``orchestration.start`` gives its runner: a runner that
+    reports by curling it (outside AWS, a Snakemake rule) needs it in a workflow too. Minted here, from the
+    token secret, and never logged: it travels only in the execution's input, as ``start``'s does."""
+    config = config or Config.from_env()
+    return callback_url(config.api_url, uuid, tokens.job_token(tokens.secret(config), uuid))
 
 
 def stop_run(uuid: str, reason: str, config: Config | None = None,
