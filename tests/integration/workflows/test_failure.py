@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from workflows_support import Stack
+from workflows_support import Stack, task_token_of
 
 import pipelinejobs
 from pipelinejobs import workflows
@@ -121,7 +121,7 @@ def test_a_callback_task_failing_its_own_job_with_attempts_left_does_not_stop_th
         "end": {"pipeline": "step", "after": ["a", "b"]},
     }})
     [a] = stack.until(lambda: workflows.get(wf.uuid).jobs["a"], what="a released")
-    first = stack.until(lambda: pipelinejobs.get_job(a).record.task_token, what="a's first attempt's token")
+    first = stack.until(lambda: task_token_of(a), what="a's first attempt's token")
 
     pipelinejobs.get_job(a).run().fail({"reason": "transient"})  # the outside runner fails its own job
 

@@ -7,7 +7,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 from frontdoors import LambdaContext, callback_request, conforming_webhook
-from workflows_support import Stack
+from workflows_support import Stack, task_token_of
 
 import pipelinejobs
 from pipelinejobs import workflows
@@ -23,7 +23,7 @@ def test_a_released_jobs_execution_input_carries_a_webhook_url_the_webhook_accep
         "b": {"pipeline": "step", "after": ["a"]},
     }})
     [a] = stack.until(lambda: workflows.get(wf.uuid).jobs["a"], what="a released")
-    stack.until(lambda: pipelinejobs.get_job(a).record.task_token, what="a waiting on its token")
+    stack.until(lambda: task_token_of(a), what="a waiting on its token")
     [execution] = [e for e in stack.executions() if e["name"].startswith(a)]
 
     url = json.loads(stack.sfn.sfn.describe_execution(executionArn=execution["executionArn"])["input"])["webhook_url"]
