@@ -21,6 +21,7 @@ from sfn_harness import Harness
 
 import pipelinejobs
 from pipelinejobs import workflows
+from pipelinejobs.errors import JobNotFound
 from pipelinejobs.launchers import Launched, Launcher, LaunchRequest, Phase, TaskStatus
 from pipelinejobs.local.pollers import StreamPoller
 from pipelinejobs.storage.tables import load_template
@@ -121,6 +122,15 @@ def template_filters() -> list[str]:
     return [f["Pattern"] for f in load_template()["Resources"][MAPPING]["Properties"]["FilterCriteria"]["Filters"]]
 
 
+
+
+def task_token_of(uuid: str) -> str | None:
+    """The job's task token, None until it has one (or until the job exists: a slot names its job's uuid
+    just before the job is created)."""
+    try:
+        return pipelinejobs.get_job(uuid).record.task_token
+    except JobNotFound:
+        return None
 
 
 def outputs_of(uuid: str) -> dict[str, Any]:

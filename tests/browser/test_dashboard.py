@@ -28,7 +28,8 @@ HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned
 WAIT_MS = 20_000
 
 if not CHROMIUM.exists():
-    pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; scripts/bootstrap installs it as root)", allow_module_level=True)
+    pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; scripts/bootstrap installs it as root)",
+                allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
 

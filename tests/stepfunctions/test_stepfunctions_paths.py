@@ -635,6 +635,16 @@ def test_callback_timeout_fails_the_job(sfn: Harness):
     assert (fail["reason"], fail["attempt"]) == ("timeout", 1)  # a timeout is not retried
 
 
+def test_the_runs_final_fail_releases_the_job_whose_launch_records_its_max_attempts(sfn: Harness):
+    """What a workflow reads from the job's item alone: a FAILED job its run still owns with attempts left is
+    about to be retried; one its run released (or with its attempts spent) has failed for good."""
+    run = orchestration.start(pipeline("too-slow-released", launcher="external", timeout_seconds=1, max_attempts=2))
+
+    assert sfn.finish(run.execution_arn, timeout=20)["status"] == "FAILED"
+    record = job(run.uuid)
+    assert (record.state, record.run_id, record.attempt, record.launch["max_attempts"]) == ("FAILED", None, 1, 2)
+
+
 def test_a_retried_launch_step_launches_nothing_twice(sfn: Harness):
     orchestrator = sfn.functions[ORCHESTRATOR]
     failures = []

@@ -173,3 +173,12 @@ def test_a_bad_spec_with_json_is_a_json_error_listing_every_field(tmp_path: Path
 def test_an_unknown_workflow_is_not_found(command: str):
     code, _, err = run("workflow", command, "7c9e6679")
     assert code == 3 and "workflow 7c9e6679 not found" in err and "Traceback" not in err
+
+
+def test_a_yaml_syntax_error_names_the_file_and_where_in_it(tmp_path: Path):
+    path = spec_file(tmp_path, "name: x\njobs:\n  a: [unclosed\n", "wf.yaml")
+
+    code, out, err = run("workflow", "submit", path)
+
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f'in "{path}", line 3' in err and "<unicode string>" not in err

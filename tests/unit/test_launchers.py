@@ -21,9 +21,11 @@ from moto import mock_aws
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from sfn_harness import moto_batch_queue, running, wait_until
 
+from pipelinejobs.config import MAX_DATA_BYTES
 from pipelinejobs.errors import LaunchFailed
 from pipelinejobs.launchers import LAUNCHERS, LaunchRequest, Phase
 from pipelinejobs.launchers.aws import client
+from pipelinejobs.launchers.local import MAX_OUTPUTS_BYTES, OUTPUTS_FILE
 
 UUID = "0b5e4c7e-6a47-5d1c-9f5a-3c2d1e0f9a8b"
 ENV = {"PIPELINEJOBS_JOB_UUID": UUID, "PIPELINEJOBS_ATTEMPT": "1"}
@@ -156,6 +158,17 @@ def test_a_local_task_outputs_file_that_is_not_json_fails_the_attempt_saying_so(
     assert (status.phase, status.exit_code) == (Phase.FAILED, 0)
     assert status.reason.startswith("outputs.json is not JSON: ")
 
+
+
+def test_a_local_task_outputs_file_too_large_for_an_event_fails_the_attempt_naming_the_file_and_limit(local):
+    write = "import json, os; json.dump({'big': 'x' * 40000}, open(os.environ['PIPELINEJOBS_OUTPUTS'], 'w'))"
+    launched = local.launch(request(python(write)))
+    status = ended(local, launched.handle)
+
+    assert (status.phase, status.exit_code, status.outputs) == (Phase.FAILED, 0, None)
+    path = Path(launched.handle["directory"]) / OUTPUTS_FILE
+    assert status.reason.startswith(f"{path} is 40010 bytes as compact JSON; outputs may take at most "
+                                    f"{MAX_OUTPUTS_BYTES} (a finish event's data holds {MAX_DATA_BYTES})")
 
 # ---- AWS Batch -----------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from workflows_support import Stack
+from workflows_support import Stack, task_token_of
 
 import pipelinejobs
 from pipelinejobs import workflows
@@ -110,3 +110,25 @@ def test_rerun_runs_only_the_failed_part_again_as_next_attempts(stack: Stack):
     assert done.counts == {"FINISHED": 4}
     with pytest.raises(WorkflowStateConflict):
         workflows.rerun(wf.uuid)
+
+
+def test_a_callback_task_failing_its_own_job_with_attempts_left_does_not_stop_the_workflow(stack: Stack):
+    stack.pipeline("step")
+    pipelinejobs.register_pipeline("outside-twice", task={"launcher": "external", "max_attempts": 2})
+    wf = workflows.submit({"name": "fails-itself-once", "jobs": {  # on_failure: stop
+        "a": {"pipeline": "outside-twice"},
+        "b": {"pipeline": "step", "data": {"duration": 30}},
+        "end": {"pipeline": "step", "after": ["a", "b"]},
+    }})
+    [a] = stack.until(lambda: workflows.get(wf.uuid).jobs["a"], what="a released")
+    first = stack.until(lambda: task_token_of(a), what="a's first attempt's token")
+
+    pipelinejobs.get_job(a).run().fail({"reason": "transient"})  # the outside runner fails its own job
+
+    stack.until(lambda: (r := pipelinejobs.get_job(a).record).attempt == 2 and r.task_token not in (None, first),
+                what="a's second attempt's token")
+    pipelinejobs.get_job(a).run().finish({"outputs": {}})
+    done = stack.wait(wf.uuid)
+    assert (done.state, done.stopped) == ("FINISHED", None)
+    assert done.counts == {"FINISHED": 3}
+    assert [e.name for e in pipelinejobs.get_job(a).history if e.applied].count("fail") == 1

@@ -36,3 +36,15 @@ def test_every_attribute_name_is_aliased_so_no_reserved_word_is_written_bare():
     assert update == "SET #state = :to, #total = :n ADD n_FAILED :one"
     assert condition == "attribute_not_exists(#seq) OR #seq < :seq AND size(#settled) = :all"
     assert names == {"#total": "total", "#seq": "seq", "#settled": "settled"}
+
+
+def test_a_failed_job_its_run_will_retry_counts_as_running_until_released_or_spent():
+    launch = '{"attempt": 1, "launcher": "external", "max_attempts": 2}'  # as the job's item holds it (JSON)
+    retried = {"state": "FAILED", "run_id": "r1", "attempt": 1, "launch": launch}
+    assert progress.counted_state(retried) == "RUNNING"
+    assert progress.counted_state({**retried, "state": "RESET"}) == "RUNNING"  # the retry on its way
+    assert progress.counted_state({**retried, "run_id": None}) == "FAILED"  # released: its run's last word, a kill
+    assert progress.counted_state({**retried, "attempt": 2}) == "FAILED"  # its attempts spent
+    assert progress.counted_state({**retried, "launch": None}) == "FAILED"  # no retry recorded: as it says
+    assert progress.counted_state({"state": "FINISHED", "run_id": "r1"}) == "FINISHED"
+    assert progress.counted_state({}) is None  # no old image

@@ -12,7 +12,8 @@ they are) or a string (a shell command line, run with ``/bin/sh -c``); optional 
 A task reports its results by writing a JSON object to the file named by ``PIPELINEJOBS_OUTPUTS``
 (``outputs.json`` in its attempt's directory): read when it exits 0, they become the ``outputs`` of the job's
 ``finish`` event, which a workflow's downstream jobs reference (``${<job>.outputs.<key>}``). A file that is
-not a JSON object fails the attempt, saying so.
+not a JSON object, or one too large for an event (MAX_OUTPUTS_BYTES, within the 32 KiB of an event's data),
+fails the attempt, saying so.
 
 The tasks a process launched end with it if it asks (:func:`stop_all`): the local
 stack does, so a task does not run on once the stack that tracks it is gone.
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import failures
+from ..config import MAX_DATA_BYTES
+from ..events import TOO_DEEP, compact_json, nested_too_deeply
 from . import local_runner
 from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
 from .local_runner import EXIT_CODE_FILE
@@ -40,6 +43,9 @@ from .local_runner import EXIT_CODE_FILE
 #: The variable naming the file a task writes its outputs to (a JSON object), and the file's name.
 OUTPUTS_ENV = "PIPELINEJOBS_OUTPUTS"
 OUTPUTS_FILE = "outputs.json"
+#: The most an outputs file may hold (compact JSON): the ``finish`` event's data carries it, and that data holds
+#: at most MAX_DATA_BYTES; the rest is kept for the finish's own fields (attempt, status, exit code, log, time).
+MAX_OUTPUTS_BYTES = MAX_DATA_BYTES - 1024
 #: The runners this process launched, by pid, until they are seen to end (launch steps run on several threads).
 _launched: dict[int, subprocess.Popen] = {}
 _launched_lock = threading.Lock()
@@ -158,6 +164,14 @@ def _outputs(handle: dict[str, Any]) -> dict[str, Any] | None:
         raise ValueError(f"{OUTPUTS_FILE} is not JSON: {exc}") from exc
     if not isinstance(outputs, dict):
         raise ValueError(f"{OUTPUTS_FILE} must hold a JSON object, not {type(outputs).__name__}")
+    # Checked here, so the attempt fails saying why, rather than its finish being refused by the event's limits.
+    if nested_too_deeply(outputs):
+        raise ValueError(f"{path} {TOO_DEEP}")
+    size = len(compact_json(outputs).encode())
+    if size > MAX_OUTPUTS_BYTES:
+        raise ValueError(f"{path} is {size} bytes as compact JSON; outputs may take at most {MAX_OUTPUTS_BYTES} "
+                         f"(a finish event's data holds {MAX_DATA_BYTES}): keep large results in files and "
+                         "report their paths")
     return outputs
 
 

@@ -105,7 +105,9 @@ def launch(state: RunState, context: StepContext) -> RunState:
         return state.to(Step.WAIT)
     launcher = get_launcher(state.spec.launcher)
     details = {"attempt": state.attempt, "launcher": state.spec.launcher}
-    launch_fields = {**details, "heartbeat_seconds": state.spec.heartbeat_seconds}
+    # max_attempts on the job: with ``attempt`` it says whether a job failed now will be retried (workflows).
+    launch_fields = {**details, "heartbeat_seconds": state.spec.heartbeat_seconds,
+                     "max_attempts": state.spec.max_attempts}
     # Refused (InvalidTransition) when the job ended before launching: the recover step decides.
     # A duplicate: this step ran before for this attempt and may have launched without recording it.
     launching = _send(state, "resource", {**details, "status": "LAUNCHING"}, "launching",
@@ -277,16 +279,20 @@ def _end_attempt(state: RunState, record: JobRecord, reason: str, retry: bool,
     now = clock.now()
     data = {"attempt": state.attempt, "reason": reason, "stopped": clock.iso(now), "failure": Failure.UNKNOWN,
             **details}
-    retry = retry and data["failure"] in state.spec.retry_on  # the task template's policy
-    if retry and state.attempt < state.spec.max_attempts and not state.timed_out(now):
+    # The task template's policy (retry_on) chooses among the failures this run saw. A job its task failed
+    # itself is retried while attempts remain, whatever its class and the deadline aside (a relaunch past it
+    # times out at once and is failed by this run): its item alone (FAILED, still this run's, attempts left)
+    # then says it will be retried, which is what a workflow counts it by (workflows.progress.counted_state).
+    retry = retry and (record.state == "FAILED" or data["failure"] in state.spec.retry_on)
+    if retry and state.attempt < state.spec.max_attempts and (record.state == "FAILED" or not state.timed_out(now)):
         if record.state == "FAILED":  # the task failed the job itself: back to CREATED, as an admin would
             _send(state, "reset", data, "retry-reset", fields={"task_token": None})
             _send(state, "ready", {"attempt": state.attempt + 1}, "retry-ready")
         else:
             _send(state, "update", {**data, "outcome": "retrying"}, "retry", fields={"task_token": None})
         return state.relaunched(now)
-    if record.state != "FAILED":
-        _send(state, "fail", data, "fail", fields={"task_token": None})
+    if record.state != "FAILED":  # the run's last word: it releases the job, as kill does
+        _send(state, "fail", data, "fail", fields={"task_token": None, "run_id": None})
     return state.to(Step.FAILED)
 
 

@@ -11,6 +11,8 @@ included, so everything here is derived from what is being done rather than draw
 * the execution's name is ``<job>-<run>``: StartExecution of a name that exists (running, or closed within
   90 days) is ``ExecutionAlreadyExists``, which means this run's execution was started already.
 
+The run's state carries the job's webhook URL, as ``start``'s does, so its runner can report by curling it.
+
 A job some other run owns (started by hand), or one that has ended, is left alone.
 """
 
@@ -20,11 +22,13 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import fsm, observability
+from .. import fsm, observability, tokens
 from ..clients import client
 from ..config import Config
+from ..creation import callback_url
 from ..errors import ConfigurationError, PreconditionFailed
 from ..launchers import get_launcher
 from ..records import JobRecord
@@ -80,7 +84,7 @@ def start_run(job: JobRecord, spec: TaskSpec, config: Config | None = None) -> S
         if exc.mismatched.get("run_id") != run_id:  # another run took it between the read and the claim
             return Started(job.uuid, run_id, execution_arn, False, f"job {job.uuid} is another run's")
     state = RunState.first(job=job.uuid, pipeline=job.pipeline_uuid, run_id=run_id, spec=spec,
-                           attempt=job.attempt + 1, now=clock.now())
+                           attempt=job.attempt + 1, now=clock.now(), webhook_url=webhook_url(job.uuid, config))
     stepfunctions = client("stepfunctions")
     try:
         stepfunctions.start_execution(stateMachineArn=machine, name=name, input=json.dumps(state.to_dict()))
@@ -89,18 +93,29 @@ def start_run(job: JobRecord, spec: TaskSpec, config: Config | None = None) -> S
     return Started(job.uuid, run_id, execution_arn, True)
 
 
-def stop_run(uuid: str, reason: str, config: Config | None = None) -> bool:
+def webhook_url(uuid: str, config: Config | None = None) -> str:
+    """The job's callback URL (its token in it), as ``orchestration.start`` gives its runner: a runner that
+    reports by curling it (outside AWS, a Snakemake rule) needs it in a workflow too. Minted here, from the
+    token secret, and never logged: it travels only in the execution's input, as ``start``'s does."""
+    config = config or Config.from_env()
+    return callback_url(config.api_url, uuid, tokens.job_token(tokens.secret(config), uuid))
+
+
+def stop_run(uuid: str, reason: str, config: Config | None = None,
+             still: Callable[[], bool] | None = None) -> bool:
     """Fail a live job with ``reason`` and release it from its run, then stop its execution and cancel its
-    task, as ``orchestration.kill`` does. False if the job had ended (nothing written)."""
+    task, as ``orchestration.kill`` does. False if the job had ended (nothing written), or if ``still`` (asked
+    after the job is read, before it is failed) says the stop no longer holds: the fail expects the job as
+    read, so a job that a later start (a workflow's rerun) readied after that question is left alone."""
     store = get_store(config)
     for _ in range(5):
         job = store.get_job(uuid)
-        if "fail" not in fsm.allowed_events(job.state):
+        if "fail" not in fsm.allowed_events(job.state) or (still is not None and not still()):
             return False
         try:
             handle_event({"uuid": uuid, "event": "fail", "data": {"reason": reason, "attempt": job.attempt}},
                          trusted=True, source=SOURCE, config=config, fields={"run_id": None, "task_token": None},
-                         expect={"state": job.state})
+                         expect={"state": job.state, "run_id": job.run_id, "generation": job.generation})
             break
         except PreconditionFailed:
             continue  # it moved between the read and the write: look again

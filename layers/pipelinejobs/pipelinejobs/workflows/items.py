@@ -2,7 +2,8 @@
 
 One partition per workflow, ``pk = WF#<uuid>``:
 
-* ``WORKFLOW``: the workflow: name, spec, state, ``stopped`` (why it stopped starting jobs),
+* ``WORKFLOW``: the workflow: name, spec, state, ``stopped`` (why it stopped starting jobs), ``epoch``
+  (how many reruns it had: a stop's sweep acts only in the epoch it was called for),
   ``settled`` and ``complete`` (sets of node names), ``active`` (jobs holding a place under
   max_concurrency). Written by submit, kill, rerun and the release consumer.
 * ``WORKFLOW#NODE#<name>``: a node: its spec (pipeline uuid resolved), ``after``, ``children``, ``state``
@@ -265,6 +266,17 @@ def put_action(item: dict[str, Any], condition: str | None = "attribute_not_exis
         (condition,), aliases = aliased(condition)
         body |= {"ConditionExpression": condition, "ExpressionAttributeNames": aliases}
     return {"Put": body}
+
+
+def check_action(uuid: str, sk: str, condition: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A ConditionCheck of a transaction: the transaction's writes happen only while ``condition`` holds."""
+    (condition,), aliases = aliased(condition)
+    body: dict[str, Any] = {"Key": to_attributes({"pk": pk(uuid), "sk": sk}), "ConditionExpression": condition}
+    if aliases:
+        body["ExpressionAttributeNames"] = aliases
+    if params:
+        body["ExpressionAttributeValues"] = values(params)
+    return {"ConditionCheck": body}
 
 
 def delete_action(uuid: str, sk: str, condition: str | None = None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ no extra read, and the same answer however often the record is delivered.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..orchestration.flow import FINISHED_STATES, LIVE_STATES
@@ -72,3 +73,22 @@ def node_state(node: dict[str, Any]) -> str:
 def live(state: str | None) -> bool:
     """A job state its run is still working on (CREATED, RUNNING)."""
     return state in LIVE_STATES
+
+
+def counted_state(job: dict[str, Any]) -> str | None:
+    """The state a job's item (a stream image) counts as in its workflow.
+
+    A job FAILED while its run still owns it (``run_id`` set) with attempts left is about to be retried by
+    that run: the run's recover step resets and readies it for its next attempt (orchestration/handlers.py,
+    ``_end_attempt``). That is what a task that fails its own job (a callback, the SDK) leaves, and the job
+    is not failed for its workflow yet: it counts as RUNNING, and so does the RESET the retry passes
+    through. It counts FAILED once its run has released it (``run_id`` cleared: the run's own final
+    ``fail``, or a kill) or its attempts are spent (``attempt`` has reached the ``max_attempts`` its launch
+    recorded); the orchestration retries by the same rule, read from the same item, so no read is needed."""
+    state = job.get("state")
+    if state in ("FAILED", "RESET") and job.get("run_id"):
+        launch = job.get("launch") or {}
+        launch = json.loads(launch) if isinstance(launch, str) else launch
+        if launch.get("max_attempts") is not None and int(job.get("attempt") or 0) < int(launch["max_attempts"]):
+            return "RUNNING"
+    return state

@@ -4,7 +4,8 @@ No execution holds the graph and nothing polls. Each step is a conditional write
 triggers the next, so every step happens once however often a record is delivered, and a crash half-way
 is finished by the redelivery of the record that started it:
 
-1. **A job's change of state** (its item, which carries ``workflow``) is counted in one transaction: its
+1. **A job's change of state** (its item, which carries ``workflow``; the state it counts as: a job its run
+   is about to retry counts as running, :func:`.progress.counted_state`) is counted in one transaction: its
    slot is set to the new state, conditioned on the slot's ``seq`` being older than the job's version
    (the idempotency marker: a redelivered record changes nothing), and its node's ``n_<state>`` counters
    move. A job that ended gives back its place (``active``, once: its slot's ``holds_place`` is the marker).
@@ -24,7 +25,8 @@ is finished by the redelivery of the record that started it:
    (and ``complete``) sets; one that settled without finishing marks its waiting children ``never_run``.
    When every node has settled, the workflow's record ends it: FINISHED if all finished, else FAILED.
 6. **A workflow that stopped** (``stopped`` set: a failure under ``stop``, or a kill) is swept: its live jobs
-   are killed, its queued jobs and waiting nodes marked ``never_run`` with the reason.
+   are killed, its queued jobs and waiting nodes marked ``never_run`` with the reason; only while it is still
+   stopped in the same ``epoch`` (a record handled after a rerun leaves the rerun's work alone).
 
 Each release costs the same at any graph size: a step reads the items it names (the workflow, a node, a
 slot), and a launch reads the slots of the nodes its data references (one Query page per node).
@@ -121,7 +123,7 @@ class Consumer:
     def job_changed(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         place = json.loads(new["workflow"]) if isinstance(new["workflow"], str) else new["workflow"]
         uuid, node, index = place["uuid"], place["node"], int(place["index"])
-        before, after, seq = old.get("state"), new["state"], int(new["version"])
+        before, after, seq = progress.counted_state(old), progress.counted_state(new), int(new["version"])
         if before == after:
             return
         sets, params = ["#state = :to", "seq = :seq", "#uuid = :uuid"], {":to": after, ":seq": seq,
@@ -351,20 +353,29 @@ class Consumer:
                               params={":end": end, ":now": now, ":running": RUNNING, ":all": len(settled),
                                       ":key": items.gsi_sk(end, new["created"], uuid)})
         if new.get("stopped") and not old.get("stopped"):
-            sweep(self.table, self.store, uuid, new["stopped"], self.config)
+            sweep(self.table, self.store, uuid, new["stopped"], int(new.get("epoch", 0)), self.config)
         freed = int(new.get("active", 0)) < int(old.get("active", 0) if old else 0)
         if freed and new["state"] == RUNNING and not new.get("stopped"):
             self.wake(uuid, new)
 
 
-def sweep(table: Table, store: Any, uuid: str, reason: str, config: Config | None = None) -> None:
+def sweep(table: Table, store: Any, uuid: str, reason: str, epoch: int, config: Config | None = None) -> None:
     """Stop a workflow's work: kill its live jobs, mark its queued jobs and waiting nodes never run. Safe to
-    repeat (each write is conditional), and run by whoever stopped it and by the consumer."""
+    repeat (each write is conditional), and run by whoever stopped it and by the consumer.
+
+    It acts only while the workflow is still stopped in ``epoch`` (the ``epoch`` of the write that stopped
+    it): a rerun since (which adds one to ``epoch`` and clears ``stopped``) has queued jobs and reopened nodes
+    that this stop must not touch, however late its record is handled. Each write to the workflow's items is
+    conditioned on it in the same transaction, and a live job is killed only after a fresh look at it."""
+    if not _still_stopped(table, uuid, epoch):
+        return
+    stopped = stopped_in(uuid, epoch)
     slots = {slot["sk"]: slot for slot in table.query(uuid, items.SLOT_PREFIX)}
     for slot in slots.values():
         if slot.get("uuid") and (slot.get("state") is None or progress.live(slot.get("state"))):
             try:
-                stop_run(slot["uuid"], f"workflow stopped: {reason}", config)
+                stop_run(slot["uuid"], f"workflow stopped: {reason}", config,
+                         still=lambda: _still_stopped(table, uuid, epoch))
             except JobNotFound:
                 continue  # a launch that died before creating it: its queue item is handled below
     for queued in table.query(uuid, items.QUEUE_PREFIX):
@@ -372,7 +383,7 @@ def sweep(table: Table, store: Any, uuid: str, reason: str, config: Config | Non
             continue  # its launch sees the workflow stopped and gives its place back
         slot = slots.get(items.slot_sk(queued["node"], int(queued["index"]))) or {}
         waiting = "attribute_exists(sk) AND attribute_not_exists(granted)"
-        actions = [delete_action(uuid, queued["sk"], condition=waiting)]
+        actions = [stopped, delete_action(uuid, queued["sk"], condition=waiting)]
         if not slot.get("uuid"):  # never launched (a rerun's queued job has its failed job counted already)
             actions += [
                 update_action(uuid, slot.get("sk") or items.slot_sk(queued["node"], int(queued["index"])),
@@ -382,9 +393,23 @@ def sweep(table: Table, store: Any, uuid: str, reason: str, config: Config | Non
         table.transact(actions)
     for node in table.query(uuid, items.NODE_PREFIX):
         if node.get("state") == progress.WAITING:
-            table.update(uuid, node["sk"], "SET #state = :never, reason = :why", condition="#state = :waiting",
-                         names={"#state": "state"}, params={":never": progress.NEVER_RUN, ":waiting": progress.WAITING,
-                                                            ":why": f"the workflow stopped: {reason}"})
+            table.transact([stopped, update_action(
+                uuid, node["sk"], "SET #state = :never, reason = :why", condition="#state = :waiting",
+                names={"#state": "state"}, params={":never": progress.NEVER_RUN, ":waiting": progress.WAITING,
+                                                   ":why": f"the workflow stopped: {reason}"})])
+
+
+def stopped_in(uuid: str, epoch: int) -> dict[str, Any]:
+    """A transaction's check that the workflow is still stopped in ``epoch`` (none before its first rerun)."""
+    if not epoch:
+        return items.check_action(uuid, items.WORKFLOW_SK, "attribute_exists(stopped) AND attribute_not_exists(epoch)")
+    return items.check_action(uuid, items.WORKFLOW_SK, "attribute_exists(stopped) AND epoch = :epoch",
+                              params={":epoch": epoch})
+
+
+def _still_stopped(table: Table, uuid: str, epoch: int) -> bool:
+    workflow = table.get(uuid, items.WORKFLOW_SK) or {}
+    return bool(workflow.get("stopped")) and int(workflow.get("epoch", 0)) == epoch
 
 
 class Lookup:

@@ -130,11 +130,14 @@ def read(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     YAML/JSON text parsed (JSON is YAML, so one parser reads both)."""
     if isinstance(source, Mapping):
         return dict(source)
-    text = Path(source).read_text() if isinstance(source, Path) or _is_file(source) else source
     import yaml
 
     try:
-        body = yaml.safe_load(text)
+        if isinstance(source, Path) or _is_file(source):
+            with Path(source).open() as stream:  # parsed from the file, so an error names it (not <unicode string>)
+                body = yaml.safe_load(stream)
+        else:
+            body = yaml.safe_load(source)
     except yaml.YAMLError as exc:
         raise InvalidWorkflow.single("spec", f"is neither YAML nor JSON: {exc}") from exc
     if not isinstance(body, dict):
