@@ -80,6 +80,8 @@ class StepFunctions:
 
     def __init__(self) -> None:
         self.started: dict[str, float] = {}
+        #: The same moments by job (an execution's name is ``<job>-<run>``): read while the consumer writes.
+        self.started_jobs: dict[str, float] = {}
         self.calls: collections.Counter[str] = collections.Counter()
         self.lock = threading.Lock()
 
@@ -89,6 +91,7 @@ class StepFunctions:
             if name in self.started:
                 raise ExecutionAlreadyExists(name)
             self.started[name] = time.monotonic()
+            self.started_jobs.setdefault(name.rpartition("-")[0], self.started[name])
         return {"executionArn": stateMachineArn.replace(":stateMachine:", ":execution:") + f":{name}"}
 
     def stop_execution(self, **_: Any) -> dict[str, Any]:
@@ -97,8 +100,9 @@ class StepFunctions:
         return {}
 
     def start_of(self, job: str) -> float | None:
-        """When ``job``'s execution was started (its name is ``<job>-<run>``)."""
-        return next((moment for name, moment in self.started.items() if name.startswith(job)), None)
+        """When ``job``'s first execution was started."""
+        with self.lock:
+            return self.started_jobs.get(job)
 
 
 class ConsumerMeter:
