@@ -24,8 +24,9 @@ not); and the counters (``workflows.get``: one Query) against a count of the job
 Goals: count goals (benchkit.Verdicts): one StartExecution per released job, exactly; DynamoDB requests per
 released job the same at every size (the largest over the smallest within 10%); the counters equal to the
 jobs' count; in the redelivery run (every stream batch handed to the consumer twice, as Lambda may), the
-same counters and still one StartExecution per job. Latency is reported, with no goal: it is the machine's
-and DynamoDB Local's (~10 ms of CPU per transaction on the same 2 cores).
+same counters and still one execution per job (a record handled twice at once may call StartExecution
+twice for one run: the second call finds the execution, and is reported, not failed). Latency is reported,
+with no goal: it is the machine's and DynamoDB Local's (~10 ms of CPU per transaction on the same 2 cores).
 
     .venv/bin/python bench/workflow_release.py [--short] [--sizes 100 1000 10000]
 
@@ -282,9 +283,14 @@ def main() -> int:
         verdicts.count(f"{label}: counters vs the jobs' own states",
                        f"{result.counters} vs {result.counted}", f"equal, {expected}",
                        result.counters == result.counted == expected and result.state == "FINISHED")
-        verdicts.count(f"{label}: StartExecution per released job", f"{result.stepfunctions_per_job:.2f} "
-                       f"({result.started_jobs} executions for {result.released} jobs)", "1.00, one per job",
-                       result.stepfunctions_calls == result.started_jobs == result.released)
+        # Exactly once is one execution per job. A record handled twice at once may call StartExecution twice
+        # for one run (the second call finds the execution: ExecutionAlreadyExists), so in the redelivery run
+        # the calls are reported, and only the executions are the goal.
+        once = result.started_jobs == result.released
+        verdicts.count(f"{label}: executions per released job", f"{result.started_jobs / result.released:.2f} "
+                       f"({result.started_jobs} executions for {result.released} jobs; "
+                       f"{result.stepfunctions_per_job:.2f} StartExecution calls per job)", "1.00, one per job",
+                       once if result is twice else once and result.stepfunctions_calls == result.released)
     per_job = [result.dynamodb_per_job for result in results]
     verdicts.count("DynamoDB requests per released job, largest / smallest over the sizes",
                    " vs ".join(f"{value:.2f} ({result.size})" for value, result in zip(per_job, results, strict=True))
