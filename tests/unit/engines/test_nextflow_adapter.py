@@ -23,8 +23,15 @@ def message(run: list[dict[str, Any]], event: str, task: str | None = None, atte
     return copy.deepcopy(found)
 
 
+def tasks(events: list[RunEvent | TaskEvent]) -> list[TaskEvent]:
+    """The task events of a message's events, after the run's ``started`` every message implies."""
+    assert isinstance(events[0], RunEvent) and events[0].kind == RUN_STARTED
+    assert all(isinstance(e, TaskEvent) for e in events[1:])
+    return events[1:]
+
+
 def steps(events: list[RunEvent | TaskEvent]) -> list[str]:
-    return [e.event if isinstance(e, TaskEvent) else e.kind for e in events]
+    return [e.event for e in tasks(events)]
 
 
 def test_started_announces_the_run_named_after_its_run_name_with_its_parameters():
@@ -45,8 +52,7 @@ def test_the_readme_s_params_is_read_as_parameters():
 
 
 def test_a_task_is_a_job_named_after_its_process_and_tag_in_the_node_of_its_process():
-    (submitted,) = nextflow.events(message(SUCCEEDED, "process_submitted", "QUANT (s1)"))
-    assert isinstance(submitted, TaskEvent)
+    (submitted,) = tasks(nextflow.events(message(SUCCEEDED, "process_submitted", "QUANT (s1)")))
     assert (submitted.event, submitted.task, submitted.name, submitted.attempt) == ("update", "QUANT (s1)", "QUANT", 1)
     kept = submitted.data
     assert kept["native_id"].startswith("a3f1e2d4-") and kept["hash"] and kept["workdir"].startswith("/home/ana")
@@ -55,12 +61,12 @@ def test_a_task_is_a_job_named_after_its_process_and_tag_in_the_node_of_its_proc
 
 
 def test_each_message_repeats_the_steps_before_it_with_their_own_keys():
-    submitted = nextflow.events(message(SUCCEEDED, "process_submitted", "QUANT (s1)"))
-    started = nextflow.events(message(SUCCEEDED, "process_started", "QUANT (s1)"))
-    completed = nextflow.events(message(SUCCEEDED, "process_completed", "QUANT (s1)"))
-    assert steps(submitted) == ["update"]
-    assert steps(started) == ["update", "run"]
-    assert steps(completed) == ["update", "run", "finish"]
+    submitted = tasks(nextflow.events(message(SUCCEEDED, "process_submitted", "QUANT (s1)")))
+    started = tasks(nextflow.events(message(SUCCEEDED, "process_started", "QUANT (s1)")))
+    completed = tasks(nextflow.events(message(SUCCEEDED, "process_completed", "QUANT (s1)")))
+    assert [e.event for e in submitted] == ["update"]
+    assert [e.event for e in started] == ["update", "run"]
+    assert [e.event for e in completed] == ["update", "run", "finish"]
     assert [e.key for e in started] == [submitted[0].key, completed[1].key]
     assert len({e.key for e in completed}) == 3
     finish = completed[-1]
@@ -73,9 +79,9 @@ def test_a_duplicate_has_the_same_keys():
 
 
 def test_a_retry_is_the_next_attempt_of_the_same_job():
-    first = nextflow.events(message(SUCCEEDED, "process_completed", "QUANT (s2)", attempt=1))
-    second = nextflow.events(message(SUCCEEDED, "process_completed", "QUANT (s2)", attempt=2))
-    assert steps(first) == ["update", "run", "fail"] and steps(second) == ["update", "run", "finish"]
+    first = tasks(nextflow.events(message(SUCCEEDED, "process_completed", "QUANT (s2)", attempt=1)))
+    second = tasks(nextflow.events(message(SUCCEEDED, "process_completed", "QUANT (s2)", attempt=2)))
+    assert [e.event for e in first + second] == ["update", "run", "fail", "update", "run", "finish"]
     assert {e.task for e in first + second} == {"QUANT (s2)"}
     assert [e.attempt for e in first + second] == [1, 1, 1, 2, 2, 2]
     assert not {e.key for e in first} & {e.key for e in second}
@@ -113,13 +119,20 @@ def test_an_error_with_a_trace_fails_that_task_as_its_completion_did():
 def test_an_error_without_a_trace_fails_the_run():
     sent = message(FAILED, "error")
     sent["trace"] = None
-    (event,) = nextflow.events(sent)
-    assert isinstance(event, RunEvent) and event.kind == RUN_FAILED and event.reason
+    (started, event) = nextflow.events(sent)
+    assert started.kind == RUN_STARTED and event.kind == RUN_FAILED and event.reason
+
+
+def test_every_message_says_the_run_started_as_started_itself_does():
+    (started,) = nextflow.events(message(SUCCEEDED, "started"))
+    for sent in SUCCEEDED:
+        implied = nextflow.events(sent)[0]
+        assert (implied.kind, implied.key, implied.name) == (RUN_STARTED, started.key, "friendly_pesquet")
 
 
 def test_completed_settles_the_run_by_its_success():
-    (finished,) = nextflow.events(message(SUCCEEDED, "completed"))
-    (failed,) = nextflow.events(message(FAILED, "completed"))
+    (_, finished) = nextflow.events(message(SUCCEEDED, "completed"))
+    (_, failed) = nextflow.events(message(FAILED, "completed"))
     assert finished.kind == RUN_FINISHED and finished.reason is None
     assert finished.data["workflow"]["stats"]["succeededCount"] == 6
     assert failed.kind == RUN_FAILED
@@ -131,7 +144,7 @@ def test_completed_settles_the_run_by_its_success():
 def test_the_readme_s_success_beside_workflow_is_read_too():
     sent = message(SUCCEEDED, "completed")
     sent["metadata"]["success"] = sent["metadata"]["workflow"].pop("success")
-    assert nextflow.events(sent)[0].kind == RUN_FINISHED
+    assert nextflow.events(sent)[-1].kind == RUN_FINISHED
 
 
 def test_a_resumed_launch_of_the_same_run_id_has_new_keys():
@@ -144,9 +157,9 @@ def test_a_resumed_launch_of_the_same_run_id_has_new_keys():
 def test_a_task_without_a_name_is_named_after_its_process_and_tag():
     sent = message(SUCCEEDED, "process_submitted", "QUANT (s1)")
     del sent["trace"]["name"]
-    assert nextflow.events(sent)[0].task == "QUANT (s1)"
+    assert tasks(nextflow.events(sent))[0].task == "QUANT (s1)"
     sent["trace"]["tag"] = None
-    assert nextflow.events(sent)[0].task == "QUANT"
+    assert tasks(nextflow.events(sent))[0].task == "QUANT"
 
 
 def test_unknown_fields_and_events_are_tolerated():

@@ -13,16 +13,18 @@ of it:
   finishes or fails it by its status (COMPLETED or CACHED finish; FAILED and ABORTED fail) or, with no status
   we know, its exit code; ``error`` with a trace fails that task.
 
-Nextflow posts each message once and never retries, and its agent may deliver them out of order: so each
-message repeats the steps its task must already have taken (a completion also says it was submitted and, if
-it has a ``start``, that it ran), with the keys those steps' own messages get. Whatever arrives first does the
-step; the rest are duplicates. The keys include the run's name as well as its id: a ``-resume`` keeps the
-``runId`` but not the ``runName``, so a resumed launch's tasks are new attempts, not duplicates.
+Nextflow posts each message once and never retries (a lost one stays lost), and what stands between may
+deliver them twice or out of order: so each message repeats the steps its task must already have taken (a
+completion also says it was submitted and, if it has a ``start``, that it ran), and that the run started, with
+the keys those steps' own messages get. Whatever arrives first does the step; the rest are duplicates. The keys
+include the run's name as well as its id: a ``-resume`` keeps the ``runId`` but not the ``runName``, so a
+resumed launch is not taken for a duplicate of the first (its ``started`` reopens the workflow).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..errors import InvalidEvent
@@ -44,8 +46,10 @@ STEP_EVENTS: Mapping[str, str] = {SUBMITTED: "update", STARTED: "run"}
 #: A task's end by its trace's ``status`` (Nextflow's TaskStatus names it had when it completed).
 END_BY_STATUS: Mapping[str, str] = {"COMPLETED": "finish", "CACHED": "finish", "FAILED": "fail", "ABORTED": "fail"}
 
-#: What a run's own events are: ``completed`` is decided by ``success``; ``error`` with a trace is a task's.
-RUN_EVENTS: Mapping[str, str] = {"started": RUN_STARTED, "error": RUN_FAILED}
+#: The run's own events: ``started``; ``completed``, decided by ``success``; ``error`` without a trace (with one,
+#: it is its task's failure).
+RUN_EVENTS: tuple[str, ...] = ("started", "completed", "error")
+ERROR_WITHOUT_TRACE = "Nextflow reported an error, naming no task"
 
 #: The trace fields kept in a job's history (the resources, times, exit, where and how it ran). The task's
 #: script and environment are left out: they are large and may hold secrets.
@@ -73,19 +77,23 @@ def events(message: Any) -> list[RunEvent | TaskEvent]:
     trace = optional_object(message, "trace")
     if event in TASK_EVENTS and not trace and event != "error":
         raise InvalidEvent.single("trace", f"is required with {event}: the task's trace record")
+    # Every message says the run started, keyed as ``started`` itself is: the workflow is named whatever
+    # arrives first, and a ``started`` delivered after ``completed`` is a duplicate, not a re-run.
+    started = RunEvent(engine=ENGINE, run=run, kind=RUN_STARTED, key=event_key(ENGINE, run, launch, "started"),
+                       name=launch)
     if trace and event in TASK_EVENTS:
-        return _task_events(run, launch, event, trace, message.get("utcTime"))
-    if event != "completed" and event not in RUN_EVENTS:
+        return [started, *_task_events(run, launch, event, trace, message.get("utcTime"))]
+    if event not in RUN_EVENTS:
         return []
     metadata = optional_object(message, "metadata")
     workflow = optional_object(metadata, "workflow", "metadata.workflow")
-    if event == "completed":
-        kind, reason = _ending(metadata, workflow)
-    else:
-        kind, reason = RUN_EVENTS[event], "Nextflow reported an error, naming no task" if event == "error" else None
+    data = _run_data(message, metadata, workflow)
+    if event == "started":
+        return [replace(started, data=data)]
+    kind, reason = _ending(metadata, workflow) if event == "completed" else (RUN_FAILED, ERROR_WITHOUT_TRACE)
     # keyed by the weblog event: ``error`` then ``completed`` are two ends, and the second says why
-    return [RunEvent(engine=ENGINE, run=run, kind=kind, key=event_key(ENGINE, run, launch, event), name=launch,
-                     reason=reason, data=_run_data(message, metadata, workflow))]
+    return [started, RunEvent(engine=ENGINE, run=run, kind=kind, key=event_key(ENGINE, run, launch, event),
+                              name=launch, reason=reason, data=data)]
 
 
 def _run_data(message: Mapping[str, Any], metadata: Mapping[str, Any],
