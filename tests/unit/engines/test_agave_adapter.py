@@ -30,7 +30,8 @@ def test_an_agave_job_is_a_workflow_of_one_job():
     run, task = events
     assert isinstance(run, RunEvent) and (run.kind, run.run, run.name) == (RUN_STARTED, JOB, "quant-s1")
     assert isinstance(task, TaskEvent)
-    assert (task.run, task.task, task.name, task.event) == (JOB, JOB, "kallisto-quant-0.46.1u2", "run")
+    assert (task.run, task.task, task.name, task.event) == (JOB, JOB, "job", "run")
+    assert task.data["appId"] == "kallisto-quant-0.46.1u2"
     assert task.data["executionSystem"] == "hpc-stampede2" and task.data["status"] == "RUNNING"
 
 
@@ -67,7 +68,7 @@ def test_the_body_s_status_and_id_come_first_then_the_url_s():
     body = {"event": "STOPPED", "owner": "ana"}
     events = agave.events(body, {"status": "STOPPED", "job": JOB})
     assert task_steps(events) == ["fail"] and {e.run for e in events} == {JOB}
-    assert events[1].name == "agave-job"  # no appId said
+    assert events[1].name == "job"  # the same node, though this body names no app
 
 
 def test_statuses_nobody_maps_mean_nothing():

@@ -60,15 +60,15 @@ def test_a_task_is_a_job_named_after_its_process_and_tag_in_the_node_of_its_proc
     assert "script" not in kept and "env" not in kept  # large, and may hold secrets
 
 
-def test_each_message_repeats_the_steps_before_it_with_their_own_keys():
+def test_a_completion_repeats_the_run_before_it_with_its_own_key():
     submitted = tasks(nextflow.events(message(SUCCEEDED, "process_submitted", "QUANT (s1)")))
     started = tasks(nextflow.events(message(SUCCEEDED, "process_started", "QUANT (s1)")))
     completed = tasks(nextflow.events(message(SUCCEEDED, "process_completed", "QUANT (s1)")))
     assert [e.event for e in submitted] == ["update"]
-    assert [e.event for e in started] == ["update", "run"]
-    assert [e.event for e in completed] == ["update", "run", "finish"]
-    assert [e.key for e in started] == [submitted[0].key, completed[1].key]
-    assert len({e.key for e in completed}) == 3
+    assert [e.event for e in started] == ["run"]
+    assert [e.event for e in completed] == ["run", "finish"]
+    assert started[0].key == completed[0].key
+    assert len({submitted[0].key, *(e.key for e in completed)}) == 3
     finish = completed[-1]
     assert (finish.data["exit_code"], finish.data["duration"], finish.data["realtime"]) == (0, 65000, 60100)
 
@@ -81,9 +81,9 @@ def test_a_duplicate_has_the_same_keys():
 def test_a_retry_is_the_next_attempt_of_the_same_job():
     first = tasks(nextflow.events(message(SUCCEEDED, "process_completed", "QUANT (s2)", attempt=1)))
     second = tasks(nextflow.events(message(SUCCEEDED, "process_completed", "QUANT (s2)", attempt=2)))
-    assert [e.event for e in first + second] == ["update", "run", "fail", "update", "run", "finish"]
+    assert [e.event for e in first + second] == ["run", "fail", "run", "finish"]
     assert {e.task for e in first + second} == {"QUANT (s2)"}
-    assert [e.attempt for e in first + second] == [1, 1, 1, 2, 2, 2]
+    assert [e.attempt for e in first + second] == [1, 1, 2, 2]
     assert not {e.key for e in first} & {e.key for e in second}
     assert first[-1].data["task_id"] != second[-1].data["task_id"]
     fail = first[-1].data
@@ -106,13 +106,13 @@ def test_a_completion_with_no_status_we_know_is_decided_by_its_exit_code():
 def test_a_failure_before_the_task_started_does_not_say_it_ran():
     sent = message(FAILED, "process_completed", "QUANT (s1)")
     sent["trace"]["start"] = None
-    assert steps(nextflow.events(sent)) == ["update", "fail"]
+    assert steps(nextflow.events(sent)) == ["fail"]
 
 
 def test_an_error_with_a_trace_fails_that_task_as_its_completion_did():
     error = nextflow.events(message(FAILED, "error"))
     completed = nextflow.events(message(FAILED, "process_completed", "QUANT (s1)"))
-    assert steps(error) == ["update", "run", "fail"]
+    assert steps(error) == ["run", "fail"]
     assert [e.key for e in error] == [e.key for e in completed]
 
 
@@ -166,7 +166,7 @@ def test_unknown_fields_and_events_are_tolerated():
     sent = message(SUCCEEDED, "process_started", "QUANT (s1)")
     sent["somethingNew"] = {"x": 1}
     sent["trace"]["gpu_util"] = 99
-    assert steps(nextflow.events(sent)) == ["update", "run"]
+    assert steps(nextflow.events(sent)) == ["run"]
     assert nextflow.events({**sent, "event": "process_cached"}) == []
 
 

@@ -1,10 +1,12 @@
 """Agave/Tapis v2 job notifications: a webhook subscribed to a job's events, POSTing the job's JSON.
 
 What an Agave job is here: **a workflow of one job**. The Agave job id is the run (one workflow per job,
-named after the job's ``name``) and its one task (a job in the node named after the job's ``appId``), so
-the job's statuses move a pipelinejobs job (its history, its failure, its counters) and its end ends the
-workflow, and ``pipelinejobs workflow status`` and the dashboard show it like any engine run. One workflow
-per pipeline instead would never end; a resubmitted Agave job has a new id, so it is a new workflow.
+named after the job's ``name``) and its one task (a job in the workflow's one node, ``job``; its ``appId`` and
+the rest of the job's JSON are in the job's data), so the job's statuses move a pipelinejobs job (its history,
+its failure, its counters) and its end ends the workflow, and ``pipelinejobs workflow status`` and the dashboard
+show it like any engine run. The node's name is fixed, not the app's: a notification whose body is not the job's
+JSON names no app, and a task's node must not change from one message to the next. One workflow per pipeline
+instead would never end; a resubmitted Agave job has a new id, so it is a new workflow.
 
 Agave's body cannot be customised but its URL can (``${JOB_STATUS}``, ``${JOB_ID}``...). As the original
 PipelineJobs manager did, the status is read from the body first (the job JSON's ``status``), then from the
@@ -26,6 +28,8 @@ from .model import RUN_FAILED, RUN_FINISHED, RUN_KILLED, RUN_STARTED, RunEvent, 
 from .wire import event_key
 
 ENGINE = "agave"
+#: The one node of an Agave job's workflow.
+NODE = "job"
 
 #: Statuses of a job not yet running: each one noted in its history (an ``update``).
 WAITING: tuple[str, ...] = ("CREATED", "PENDING", "PROCESSING_INPUTS", "STAGING_INPUTS", "STAGED",
@@ -84,7 +88,6 @@ def events(body: Mapping[str, Any], query: Mapping[str, str | None]) -> list[Run
     steps, end = STATUSES.get(status, ((), None))
     if not steps:
         return []
-    app = body.get("appId") if isinstance(body.get("appId"), str) and body["appId"].strip() else "agave-job"
     name = body.get("name") if isinstance(body.get("name"), str) else None
     reason = None if end in (None, RUN_FINISHED) else f"Agave says the job is {status}"
     data = {**body, "status": status}
@@ -92,7 +95,7 @@ def events(body: Mapping[str, Any], query: Mapping[str, str | None]) -> list[Run
     found: list[RunEvent | TaskEvent] = [
         RunEvent(engine=ENGINE, run=job, kind=RUN_STARTED, key=event_key(ENGINE, job, RUN_STARTED), name=name)]
     found.extend(TaskEvent(engine=ENGINE, run=job, event=event, key=event_key(ENGINE, job, STEPS.get(event, status)),
-                           task=job, name=app, data=fail_data if event == "fail" else data) for event in steps)
+                           task=job, name=NODE, data=fail_data if event == "fail" else data) for event in steps)
     if end is not None:
         found.append(RunEvent(engine=ENGINE, run=job, kind=end, key=event_key(ENGINE, job, end), name=name,
                               reason=reason, data={"status": status}))

@@ -15,10 +15,11 @@ of it:
 
 Nextflow posts each message once and never retries (a lost one stays lost), and what stands between may
 deliver them twice or out of order: so each message repeats the steps its task must already have taken (a
-completion also says it was submitted and, if it has a ``start``, that it ran), and that the run started, with
-the keys those steps' own messages get. Whatever arrives first does the step; the rest are duplicates. The keys
-include the run's name as well as its id: a ``-resume`` keeps the ``runId`` but not the ``runName``, so a
-resumed launch is not taken for a duplicate of the first (its ``started`` reopens the workflow).
+completion also says the task ran, if it has a ``start``), and that the run started, with the keys those steps'
+own messages get. Whatever arrives first does the step; the rest are duplicates (a ``process_submitted`` that
+comes after its task ran is too late to change it, and the tracker drops it). The keys include the run's name
+as well as its id: a ``-resume`` keeps the ``runId`` but not the ``runName``, so a resumed launch is not taken
+for a duplicate of the first (its ``started`` reopens the workflow).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ ENGINE = "nextflow"
 #: The steps of a task, in order: each is one PipelineJob event, applied once per task attempt.
 SUBMITTED, STARTED, ENDED = "submitted", "started", "ended"
 
-#: The last step each weblog event says its task reached (the steps before it are implied).
+#: The step each weblog event says its task reached (an end also implies the run before it).
 TASK_EVENTS: Mapping[str, str] = {"process_submitted": SUBMITTED, "process_started": STARTED,
                                   "process_completed": ENDED, "error": ENDED}
 
@@ -151,8 +152,8 @@ def _end_data(trace: Mapping[str, Any], exit_code: int | None, end: str, task: s
 
 def _task_events(run: str, launch: str | None, event: str, trace: Mapping[str, Any],
                  at: Any) -> list[RunEvent | TaskEvent]:
-    """The task's steps up to the one ``event`` says it reached, each keyed by the task, its attempt and the
-    step (a finish needs a run before it; a fail implies one only if the trace says the task started)."""
+    """The step ``event`` says the task reached and the run before it, each keyed by the task, its attempt and
+    the step (a finish needs a run before it; a fail implies one only if the trace says the task started)."""
     process = required_text(trace, "process", "trace.process")
     attempt = optional_int(trace, "attempt", "trace.attempt")
     exit_code = optional_int(trace, "exit", "trace.exit")
@@ -160,7 +161,7 @@ def _task_events(run: str, launch: str | None, event: str, trace: Mapping[str, A
     data = {**kept(trace, TRACE_FIELDS), **({"utcTime": at} if isinstance(at, str) else {})}
     last = TASK_EVENTS[event]
     end = "fail" if event == "error" else _end(trace, exit_code)
-    steps = [SUBMITTED]
+    steps = [SUBMITTED] if last == SUBMITTED else []
     if last == STARTED or (last == ENDED and (end == "finish" or trace.get("start") is not None)):
         steps.append(STARTED)
     if last == ENDED:
