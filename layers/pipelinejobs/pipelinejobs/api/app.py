@@ -6,7 +6,8 @@ served at ``/openapi.json``; docs/webhook.md says it in prose):
 * ``POST /jobs/{uuid}/events?token=&status=&event=``: a job runner's callback;
 * ``POST /events``: a PipelineJobEvent as the JSON body;
 * ``GET /jobs/{uuid}?token=&limit=&after=&order=``: the job, its last event and a page of history;
-* ``POST /jobs``: get or create a job, for a caller holding a pipeline token (or an admin's).
+* ``POST /jobs``: get or create a job, for a caller holding a pipeline token (or an admin's);
+* ``/engines/...``: engines' own protocols (api/engines.py).
 
 A token may also come in the ``Authorization: Bearer`` header (``POST /jobs`` takes it only there):
 a job's or an admin's stands in for a request with no token of its own; a pipeline token moves
@@ -32,7 +33,7 @@ from ..config import Config
 from ..errors import InvalidEvent
 from ..events import TOO_DEEP, parse_event
 from ..service import authorize, get_store
-from . import contract, dashboard
+from . import contract, dashboard, engines
 
 app = APIGatewayHttpResolver()
 
@@ -182,6 +183,7 @@ def openapi_document() -> Response:
 
 
 app.include_router(dashboard.router)  # /ui: the dashboard (api/dashboard.py)
+app.include_router(engines.router)  # /engines: what Snakemake, Nextflow, Cromwell... send (api/engines.py)
 
 
 @observability.lambda_entry
