@@ -97,7 +97,8 @@ def test_a_nextflow_run_with_a_retry_ends_finished_whatever_the_order(webhook, p
     assert answer["workflow"] == uuid
 
     wf = until(lambda: (w := workflows.get(uuid)).counts.get("FINISHED") == 5 and w, what="5 jobs counted")
-    assert (wf.state, wf.name) == ("FINISHED", "friendly_pesquet")
+    assert (wf.state, wf.name, wf.engine) == ("FINISHED", "friendly_pesquet", "nextflow")
+    assert wf.spec["outcome"]["workflow"]["stats"]["succeededCount"] == 6
     assert {name: len(jobs) for name, jobs in wf.jobs.items()} == {"FASTQC": 2, "QUANT": 2, "MULTIQC": 1}
     assert {node.name: node.state for node in wf.nodes} == dict.fromkeys(("FASTQC", "QUANT", "MULTIQC"), "finished")
     jobs = {pipelinejobs.get_job(j).record.data.get("name"): pipelinejobs.get_job(j) for ids in wf.jobs.values()
@@ -137,6 +138,7 @@ def test_a_failed_nextflow_run_ends_failed_with_its_error_and_the_token_is_kept_
     states = {pipelinejobs.get_job(j).record.data.get("name"): pipelinejobs.get_job(j).record.state
               for ids in wf.jobs.values() for j in ids}
     assert states == {"FASTQC (s1)": "FINISHED", "QUANT (s1)": "FAILED", "QUANT (s2)": "FAILED"}
+    assert wf.spec["outcome"]["workflow"]["commandLine"].endswith(f"/engines/nextflow/{record.uuid}/***'")
     assert token not in json.dumps(table_items())
     command_lines = {e.data["workflow"]["commandLine"] for e in handed if "workflow" in e.data}
     assert command_lines and all(line.endswith(f"/engines/nextflow/{record.uuid}/***'") for line in command_lines)
@@ -155,6 +157,8 @@ def test_a_cromwell_callback_ends_its_workflow(webhook, pipeline, sample, state)
     wf = workflows.get(answer["workflow"])
     assert answer["workflow"] == tracker.workflow_uuid("cromwell", record.uuid, callback["workflowId"])
     assert (wf.state, wf.jobs) == (state, {})
+    assert wf.spec["outcome"] == {"state": callback["state"], "outputs": callback["outputs"],
+                                  "failures": callback["failures"]}  # kept, as Cromwell said them
     if sample == "failed":
         assert "exited with return code 137" in wf.stopped
 

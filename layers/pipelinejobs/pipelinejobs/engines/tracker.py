@@ -37,7 +37,7 @@ from dataclasses import replace
 from typing import Any
 
 from .. import fsm, identity
-from ..config import Config
+from ..config import MAX_DATA_BYTES, Config
 from ..creation import create_job
 from ..errors import InvalidEvent
 from ..events import compact_json
@@ -177,6 +177,11 @@ class _Tracker:
         params = {":end": end, ":now": now, ":running": RUNNING, ":key": items.gsi_sk(end, record["created"], uuid)}
         if event.reason:
             params[":why"] = event.reason
+        if event.data and len(compact_json(event.data).encode()) <= MAX_DATA_BYTES:
+            # What the engine said of the run's end (Cromwell's outputs and failures, Nextflow's stats and
+            # parameters) is kept in the spec readers already show; more than an event's data may hold is not.
+            sets += ", spec = :spec"
+            params[":spec"] = compact_json({**json.loads(record["spec"]), "outcome": event.data})
         self.table.update(uuid, items.WORKFLOW_SK, sets, condition="state = :running",
                           params=params)
         self._workflows[uuid] = {**record, "state": end}
