@@ -191,3 +191,29 @@ def test_an_agave_job_is_a_workflow_of_one_job_whatever_the_order(webhook, pipel
     [[job]] = wf.jobs.values()
     assert pipelinejobs.get_job(job).record.state == job_state
     assert history(job) == applied
+
+
+# ---- answers an engine can live with ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("engine", "body", "query", "status", "field"), [
+    ("nextflow", {"runId": "r", "runName": "n", "event": "process_cached", "trace": {}}, None, 200, None),
+    ("cromwell", {"workflowId": "w", "state": "Running"}, None, 200, None),
+    ("agave", {"id": "j", "status": "HEARTBEAT"}, None, 200, None),
+    ("nextflow", {"runName": "n", "event": "started"}, None, 400, "runId"),
+    ("nextflow", {"runId": "r", "event": "process_started"}, None, 400, "trace"),
+    ("nextflow", ["started"], None, 400, "runId"),
+    ("cromwell", {"workflowId": "w"}, None, 400, "state"),
+    ("agave", {"id": "j"}, {"status": "${JOB_STATUS}"}, 400, "status"),
+    ("agave", {"status": "RUNNING"}, None, 400, "id"),
+])
+def test_meaningless_messages_are_acknowledged_and_malformed_ones_refused_naming_the_field(
+        webhook, pipeline, engine, body, query, status, field):
+    record, token, _ = pipeline
+    before = table_items()
+    answer = webhook(request(f"/engines/{engine}/{record.uuid}/{token}", json.dumps(body), query=query), CONTEXT)
+    assert answer["statusCode"] == status, answer
+    if field is None:
+        assert json.loads(answer["body"])["workflow"] is None
+    else:
+        assert [error["field"] for error in json.loads(answer["body"])["errors"]] == [field]
+    assert table_items() == before
