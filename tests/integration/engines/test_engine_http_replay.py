@@ -217,3 +217,16 @@ def test_meaningless_messages_are_acknowledged_and_malformed_ones_refused_naming
     else:
         assert [error["field"] for error in json.loads(answer["body"])["errors"]] == [field]
     assert table_items() == before
+
+
+def test_a_throttled_table_is_a_503_to_retry_and_nothing_is_written(webhook, ddb_env, dynamodb_faults):
+    record = pipelinejobs.register_pipeline("engines-throttled", components=["engines"])
+    token = tokens.pipeline_token(ddb_env.token_secret, record.uuid)
+    before = table_items()
+    seen = dynamodb_faults.throttle(lambda request: True)
+    answer = webhook(request(f"/engines/cromwell/{record.uuid}/{token}",
+                             json.dumps(engine_sample("cromwell", "succeeded"))), CONTEXT)
+    dynamodb_faults.clear()
+    assert (answer["statusCode"], answer["headers"].get("Retry-After")) == (503, "1"), answer
+    assert seen["faults"] > 1  # retried before giving up
+    assert table_items() == before
