@@ -80,15 +80,23 @@ def snakemake_update_workflow_status(pipeline: str, token: str) -> dict[str, Any
 #
 # Each answers the tracker's summary, ``{"workflow": uuid or null, "events", "applied", "parked", "ignored"}``.
 
-def _track(engine: str, pipeline_uuid: str, token: str | None,
-           adapt: Callable[[dict[str, Any]], list[RunEvent | TaskEvent]]) -> dict[str, Any]:
-    """Check the token (before any read), read the body (JSON, or a form's fields: ``runner_status.body_data``)
-    with the token's value taken out wherever the engine repeats it (Nextflow's command line holds its weblog
-    address), map it with ``adapt`` and apply what it means."""
+#: How Nextflow's and Cromwell's bodies are read, whatever their label: they send JSON and nothing else, and a
+#: wrong label is not worth refusing a message Nextflow never sends again.
+JSON = "application/json"
+#: An engine's adapter: one message's body in, its events out.
+Adapter = Callable[[dict[str, Any]], list[RunEvent | TaskEvent]]
+
+
+def _track(engine: str, pipeline_uuid: str, token: str | None, adapt: Adapter,
+           media_type: str | None = JSON) -> dict[str, Any]:
+    """Check the token (before any read), read the body (as ``media_type``, or as the request labels it when
+    None: JSON, or a form's fields, ``runner_status.body_data``) with the token's value taken out wherever the
+    engine repeats it (Nextflow's command line holds its weblog address), map it with ``adapt`` and apply what
+    it means."""
     config = Config.from_env()
     pipeline = access.pipeline_for(pipeline_uuid, token, config)
     request = router.current_event
-    body = runner_status.body_data(frontdoor.body_text(request), request.headers.get("content-type"))
+    body = runner_status.body_data(frontdoor.body_text(request), media_type or request.headers.get("content-type"))
     summary = tracker.apply(adapt(redaction.without(body, token or "")), pipeline, source=engine, config=config)
     observability.correlate(summary["workflow"])
     observability.logger().info("engine message applied", extra={"engine": engine, **summary})
@@ -117,4 +125,4 @@ def cromwell_callback(pipeline: str, token: str) -> dict[str, Any]:
 @router.post("/engines/agave/<pipeline>/<token>")
 def agave_notification(pipeline: str, token: str) -> dict[str, Any]:
     query = router.current_event.query_string_parameters or {}
-    return _track(agave.ENGINE, pipeline, token, lambda body: agave.events(body, query))
+    return _track(agave.ENGINE, pipeline, token, lambda body: agave.events(body, query), media_type=None)
