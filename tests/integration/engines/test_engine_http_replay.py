@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from frontdoors import LambdaContext, engine_sample, handler_module
+from frontdoors import LambdaContext, conforming_webhook, engine_sample
 
 import pipelinejobs
 from pipelinejobs import tokens, workflows
@@ -24,7 +24,8 @@ CONTEXT = LambdaContext()
 
 @pytest.fixture
 def webhook():
-    return handler_module("webhook").handler
+    """The webhook's handler, every answer held to the OpenAPI document."""
+    return conforming_webhook()
 
 
 @pytest.fixture
@@ -36,16 +37,19 @@ def pipeline(consumer, ddb_env):
 
 def request(path: str, body: str, content_type: str = "application/json", query: dict[str, str] | None = None,
             headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """An API Gateway (HTTP API, payload 2.0) POST as the webhook function receives it."""
+    """An API Gateway (HTTP API, payload 2.0) POST as the webhook function receives it, on the route its path
+    takes (``/engines/<engine>/{pipeline}/{token}``, or ``/engines/nextflow``)."""
+    parts = path.split("/")
+    route = f"POST /engines/{parts[2]}/{{pipeline}}/{{token}}" if len(parts) == 5 else f"POST {path}"
     return {
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": urlencode(query or {}),
+        "version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": urlencode(query or {}),
         "headers": {"content-type": content_type, "host": "api.example.org", "x-forwarded-proto": "https",
                     **(headers or {})},
         "queryStringParameters": query or None,
         "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "api.example.org",
                            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7",
                                     "userAgent": "engine"},
-                           "requestId": "engine-replay", "routeKey": "$default", "stage": "$default",
+                           "requestId": "engine-replay", "routeKey": route, "stage": "$default",
                            "time": "26/Nov/2026:04:00:00 +0000", "timeEpoch": 1795752000000},
         "body": body, "isBase64Encoded": False,
     }
