@@ -3,8 +3,9 @@
 One function takes three shapes, told apart by their form:
 
 * an SQS batch (``Records`` from ``aws:sqs``): see :mod:`.sqs`;
-* an EventBridge "Batch Job State Change" or "ECS Task State Change": see
-  :mod:`.aws_events`. These come from AWS services through EventBridge rules,
+* an EventBridge "Batch Job State Change", "ECS Task State Change", a failed Lambda task's invocation, a
+  "Step Functions Execution Status Change" or a HealthOmics "Run Status Change": see :mod:`.aws_events`.
+  These come from AWS services through EventBridge rules,
   so they are trusted (no job token); an IAM principal allowed to invoke this
   function could forge one, so grant ``lambda:InvokeFunction`` on it as you
   would admin rights;
@@ -28,14 +29,20 @@ def _is_sqs_batch(event: Any) -> bool:
 
 
 def _state_change(event: dict[str, Any]) -> dict[str, Any]:
-    """Apply an AWS service's state change. Only 5xx errors are raised (Lambda retries async invokes);
-    a refusal is already in the job's history, and an unknown job will not appear by retrying."""
-    message = aws_events.state_change_message(event)
-    if message is None:
+    """Apply an AWS service's state change: its messages in order (a refused one is in the job's history, and the
+    next is applied still), answered as the last one, the event's own. Only 5xx errors are raised (Lambda retries
+    async invokes, and the messages applied already are duplicates then); an unknown job will not appear by
+    retrying."""
+    messages = aws_events.state_change_messages(event)
+    if not messages:
         observability.logger().debug("state change names no job: ignored", extra={"source": event.get("source")})
-        return {"statusCode": 204, "body": {"ignored": "no pipelinejobs job uuid in the tags, environment or name"}}
+        return {"statusCode": 204, "body": {"ignored": "names no pipelinejobs job (see docs/webhook.md)"}}
+    return [_applied(message, event.get("source", "eventbridge")) for message in messages][-1]
+
+
+def _applied(message: dict[str, Any], source: str) -> dict[str, Any]:
     try:
-        outcome = frontdoor.apply(message, source=event.get("source", "eventbridge"), trusted=True)
+        outcome = frontdoor.apply(message, source=source, trusted=True)
     except PipelineJobsError as exc:
         if exc.status_code >= 500:
             raise
