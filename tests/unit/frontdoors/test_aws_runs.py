@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from frontdoors import ROOT, SAMPLE_UUID
+from frontdoors import ROOT, SAMPLE_UUID, LambdaContext, handler_module
+from moto import mock_aws
 
+import pipelinejobs
 from pipelinejobs.engines import healthomics, stepfunctions
 from pipelinejobs.intake import aws_events
 
@@ -114,3 +116,23 @@ def test_only_the_services_own_events_are_recognised():
     assert aws_events.is_state_change(load("stepfunctions", "running"))
     assert aws_events.is_state_change(load("healthomics", "running"))
     assert not aws_events.is_state_change({**load("healthomics", "running"), "source": "com.example.lims"})
+
+
+def test_the_events_function_ends_the_job_an_execution_names_on_moto(aws_env):
+    """The door end to end on moto: the end first, then its start, each twice; then an execution naming no job."""
+    with mock_aws():
+        pipelinejobs.create_tables()
+        pipeline = pipelinejobs.register_pipeline("aws-runs", task={"launcher": "external"})
+        job = pipelinejobs.PipelineJob(pipeline.uuid, {"sample": "A2"}).setup()
+        ended = json.loads((SAMPLES / "stepfunctions" / "timeout.json").read_text().replace(SAMPLE_UUID, job.uuid))
+        started = copy.deepcopy(ended)
+        started["detail"].update(status="RUNNING", stopDate=None, error=None, cause=None)
+        handler = handler_module("events").handler
+
+        answers = [handler(event, LambdaContext()) for event in (ended, started, ended, started)]
+        started["detail"]["name"] = "nightly"
+
+        assert [a["statusCode"] for a in answers] == [200] * 4
+        assert handler(started, LambdaContext())["statusCode"] == 204
+        assert [(e.name, e.applied) for e in job.history] == [("create", True), ("run", True), ("fail", True)]
+        assert (job.refresh().state, job.history[-1].data["failure"]) == ("FAILED", "timeout")
