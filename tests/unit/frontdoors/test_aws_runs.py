@@ -136,3 +136,39 @@ def test_the_events_function_ends_the_job_an_execution_names_on_moto(aws_env):
         assert handler(started, LambdaContext())["statusCode"] == 204
         assert [(e.name, e.applied) for e in job.history] == [("create", True), ("run", True), ("fail", True)]
         assert (job.refresh().state, job.history[-1].data["failure"]) == ("FAILED", "timeout")
+
+
+def test_a_run_named_after_a_pipeline_is_a_workflow_and_every_status_says_it_started_once():
+    """One ``started`` key per run (per redrive): a late RUNNING or PENDING cannot reopen a workflow that ended."""
+    execution, run = load("stepfunctions", "killed"), load("healthomics", "killed")
+    execution["detail"]["name"] = f"pipeline-{OTHER}-nightly"
+    run["detail"]["runName"] = f"pipeline-{OTHER}"
+    assert messages(execution) == messages(run) == []
+
+    pipeline, events = aws_events.tracked_run(execution)
+    assert pipeline == OTHER
+    assert [(type(e).__name__, getattr(e, "kind", None) or e.event) for e in events] == [
+        ("RunEvent", "started"), ("TaskEvent", "run"), ("TaskEvent", "fail"), ("RunEvent", "killed")]
+    assert events[1].name == "rnaseq-nightly" and events[2].data["failure"] == "killed"
+    started = copy.deepcopy(execution)
+    started["detail"]["status"] = "RUNNING"
+    assert aws_events.tracked_run(started)[1][0].key == events[0].key
+
+    _, (run_started, ended) = aws_events.tracked_run(run)
+    pending = copy.deepcopy(run)
+    pending["detail"]["status"] = "PENDING"
+    assert (ended.kind, aws_events.tracked_run(pending)[1]) == ("killed", [run_started])
+
+
+def test_a_task_of_a_run_named_after_a_pipeline_is_a_job_of_its_workflow():
+    run = load("healthomics", "succeeded")
+    run["detail"]["runName"] = f"pipeline-{OTHER}"
+    arn = "arn:aws:omics:us-east-1:123456789012:task/7654321"
+    task = {**run, "detail-type": "Task Status Change", "detail": {
+        "arn": arn, "status": "FAILED", "name": "ALIGN", "runArn": run["detail"]["arn"],
+        "runName": f"pipeline-{OTHER}"}}
+
+    assert aws_events.is_state_change(task) and messages(task) == []
+    [failed] = aws_events.tracked_run(task)[1]
+    assert (failed.run, failed.task, failed.name, failed.event) == (run["detail"]["arn"], arn, "ALIGN", "fail")
+    assert aws_events.tracked_run(load("healthomics", "succeeded")) is None  # a job's run: not a workflow

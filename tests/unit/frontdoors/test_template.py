@@ -147,10 +147,11 @@ def test_a_queue_backlog_drives_at_most_a_capped_concurrency():
 def test_aws_state_changes_reach_the_events_function():
     patterns = [event["Properties"]["Pattern"] for event in FUNCTIONS["EventsFunction"]["Events"].values()
                 if event["Type"] == "EventBridgeRule"]
-    assert {(p["source"][0], p["detail-type"][0]) for p in patterns} == {
+    assert {(p["source"][0], kind) for p in patterns for kind in p["detail-type"]} == {
         ("aws.batch", "Batch Job State Change"), ("aws.ecs", "ECS Task State Change"),
         ("lambda", "Lambda Function Invocation Result - Failure"),  # a Lambda task's failure (docs/operations.md)
-        ("aws.states", "Step Functions Execution Status Change"), ("aws.omics", "Run Status Change")}
+        ("aws.states", "Step Functions Execution Status Change"), ("aws.omics", "Run Status Change"),
+        ("aws.omics", "Task Status Change")}
 
 
 def test_our_own_executions_are_not_sent_to_the_events_function():

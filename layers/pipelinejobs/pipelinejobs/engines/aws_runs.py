@@ -9,6 +9,9 @@ orchestrating it (docs/engines.md has the convention for users):
 * for Step Functions, its **input** may say it instead, as a top-level ``"pipelinejobs_job": "<job uuid>"`` (it
   wins over the name; the name is read when the input is not in the event, which leaves out inputs too large).
 
+Or it names a pipeline, and is tracked as a **workflow** of that pipeline, created as its first event arrives
+(``engines.tracker``): a name starting ``pipeline-<pipeline uuid>``, or ``"pipelinejobs_pipeline"`` in the input.
+
 EventBridge gives each delivery of an event the same ``id``, but a service may emit one change twice, with two
 ids, and an event arrives in any order: so each message's id is derived from what the event says (the run, its
 status, its end), never from the envelope, and the same change is applied once however often it arrives.
@@ -24,21 +27,31 @@ from typing import Any
 
 from ..events import compact_json
 
-#: The name prefix (case-insensitive) that says which job an execution or run is for.
-JOB_NAME = re.compile(r"^job-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![0-9a-f])",
-                      re.IGNORECASE)
-#: The input key (Step Functions) that says which job an execution is for.
-JOB_INPUT_KEY = "pipelinejobs_job"
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+#: The name prefixes (case-insensitive) that say which job, or which pipeline, an execution or run is for.
+JOB_NAME = re.compile(rf"^job-({_UUID})(?![0-9a-f])", re.IGNORECASE)
+PIPELINE_NAME = re.compile(rf"^pipeline-({_UUID})(?![0-9a-f])", re.IGNORECASE)
+#: The input keys (Step Functions) that say it.
+JOB_INPUT_KEY, PIPELINE_INPUT_KEY = "pipelinejobs_job", "pipelinejobs_pipeline"
+_BARE_UUID = re.compile(rf"^{_UUID}$", re.IGNORECASE)
+
+
+def _named(prefix: re.Pattern[str], name: Any, given: Any) -> str | None:
+    if isinstance(given, str) and _BARE_UUID.match(given.strip()):
+        return given.strip().lower()
+    found = prefix.match(name) if isinstance(name, str) else None
+    return found.group(1).lower() if found else None
 
 
 def job_named(name: Any, given: Any = None) -> str | None:
     """The job uuid ``given`` (an input's ``pipelinejobs_job``) is, else the one ``name`` starts with, lower case;
     None if neither names one."""
-    if isinstance(given, str) and _UUID.match(given.strip()):
-        return given.strip().lower()
-    found = JOB_NAME.match(name) if isinstance(name, str) else None
-    return found.group(1).lower() if found else None
+    return _named(JOB_NAME, name, given)
+
+
+def pipeline_named(name: Any, given: Any = None) -> str | None:
+    """The pipeline uuid ``given`` (an input's ``pipelinejobs_pipeline``) is, else the one ``name`` starts with."""
+    return _named(PIPELINE_NAME, name, given)
 
 
 def event_id(engine: str, *parts: Any) -> str:

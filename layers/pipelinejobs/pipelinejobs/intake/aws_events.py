@@ -39,6 +39,7 @@ from typing import Any
 from .. import failures
 from ..engines import healthomics, stepfunctions
 from ..engines.aws_runs import compact, iso_millis
+from ..engines.model import RunEvent, TaskEvent
 from ..runner_status import BATCH, ECS, event_for_status
 
 JOB_TAG = "pipelinejobs:job"
@@ -171,7 +172,12 @@ def _one(message_for: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Call
 
 def _executions(event: dict[str, Any]) -> list[dict[str, Any]]:
     """A user's execution's messages; our own job state machine's executions are orchestration's to track."""
-    return stepfunctions.messages(event, ours=os.environ.get("PIPELINEJOBS_STATE_MACHINE_ARN"))
+    return stepfunctions.messages(event, ours=_ours())
+
+
+def _ours() -> str | None:
+    """Our job state machine: its executions are orchestration's to track (see orchestration.launch)."""
+    return os.environ.get("PIPELINEJOBS_STATE_MACHINE_ARN")
 
 
 #: The messages each kind of AWS event stands for, by its ``source`` and ``detail-type``.
@@ -181,9 +187,24 @@ MESSAGES: dict[tuple[str, str], Callable[[dict[str, Any]], list[dict[str, Any]]]
     ("lambda", LAMBDA_FAILURE_DETAIL_TYPE): _one(lambda_failure_message),
     (stepfunctions.SOURCE, stepfunctions.DETAIL_TYPE): _executions,
     (healthomics.SOURCE, healthomics.DETAIL_TYPE): healthomics.messages,
+    (healthomics.SOURCE, healthomics.TASK_DETAIL_TYPE): healthomics.messages,  # none: a task is a workflow's
+}
+
+#: The kinds of AWS event a run named after a pipeline sends, tracked as a workflow of it: (pipeline, events).
+TRACKED: dict[tuple[str, str], Callable[[dict[str, Any]], tuple[str, list[RunEvent | TaskEvent]] | None]] = {
+    (stepfunctions.SOURCE, stepfunctions.DETAIL_TYPE):
+        lambda event: stepfunctions.tracked(event, ours=_ours()),
+    (healthomics.SOURCE, healthomics.DETAIL_TYPE): healthomics.tracked,
+    (healthomics.SOURCE, healthomics.TASK_DETAIL_TYPE): healthomics.tracked,
 }
 
 
 def state_change_messages(event: dict[str, Any]) -> list[dict[str, Any]]:
     """The PipelineJobEvents an AWS event stands for, in the order to apply them; none if it names no job."""
     return MESSAGES[event["source"], event["detail-type"]](event)
+
+
+def tracked_run(event: dict[str, Any]) -> tuple[str, list[RunEvent | TaskEvent]] | None:
+    """The pipeline an AWS event's run names and the run's events as a workflow of it; None if it names none."""
+    kind = (event["source"], event["detail-type"])
+    return TRACKED[kind](event) if kind in TRACKED else None
