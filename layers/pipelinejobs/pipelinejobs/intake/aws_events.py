@@ -21,8 +21,9 @@ Step Functions executions and HealthOmics runs a user started (not pipelinejobs'
 too, by a name starting ``job-<uuid>`` (or, for an execution, ``pipelinejobs_job`` in its input): their
 status changes are mapped by :mod:`pipelinejobs.engines.stepfunctions` and :mod:`pipelinejobs.engines.healthomics`,
 which may send more than one message for one event (an end also sends the ``run`` it implies), each with an id
-derived from the event's content. Executions of our own job state machine (``PIPELINEJOBS_STATE_MACHINE_ARN``)
-are left to orchestration.
+derived from the event's content. One named ``pipeline-<uuid>`` instead is a workflow of that pipeline
+(:data:`TRACKED`: the events function applies it with the engines' tracker; this wins over a job's name).
+Executions of our own job state machine (``PIPELINEJOBS_STATE_MACHINE_ARN``) are left to orchestration.
 
 A failed asynchronous invocation of a Lambda task (its ``OnFailure`` destination, EventBridge's
 "Lambda Function Invocation Result - Failure") names its job in the payload the launcher sent
