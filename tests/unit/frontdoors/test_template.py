@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from pipelinejobs.engines import aws_runs
 from pipelinejobs.storage.tables import load_template
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -163,6 +165,14 @@ def test_our_own_executions_are_not_sent_to_the_events_function():
     assert excluded["anything-but"]["Fn::Sub"].endswith(f":stateMachine:{machine}")
     variables = FUNCTIONS["EventsFunction"]["Environment"]["Variables"]
     assert variables["PIPELINEJOBS_STATE_MACHINE_ARN"] == {"Ref": "JobStateMachine"}
+
+
+def test_only_healthomics_runs_named_after_a_job_or_pipeline_are_sent_to_the_events_function():
+    """The rule's prefixes are the names engines/aws_runs.py reads (case-insensitively, as the rule)."""
+    pattern = FUNCTIONS["EventsFunction"]["Events"]["HealthOmicsRunStatusChange"]["Properties"]["Pattern"]
+    prefixes = [p["prefix"]["equals-ignore-case"] for p in pattern["detail"]["runName"]]
+    assert prefixes == [aws_runs.JOB_NAME.pattern[1:5], aws_runs.PIPELINE_NAME.pattern[1:10]] == ["job-", "pipeline-"]
+    assert aws_runs.JOB_NAME.flags & aws_runs.PIPELINE_NAME.flags & re.IGNORECASE
 
 
 def test_the_stream_reaches_the_stream_function_filtered_to_job_items():
