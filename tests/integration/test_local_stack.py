@@ -241,6 +241,30 @@ def test_queue_stream_and_eventbridge_doors_move_jobs_and_changes_are_published(
     assert {e["detail-type"] for e in changes} == {"PipelineJob State Change"}
 
 
+def test_a_users_execution_moves_its_job_and_ours_are_left_to_orchestration(stack: Stack):
+    """Step Functions and HealthOmics rules on the default bus: an execution and a run a user named after their jobs
+    end them; an execution of our own job state machine, named after a job too, reaches no job (the rule's
+    anything-but, and the function's own check)."""
+    pipeline = register(stack, "it-aws-runs", {"launcher": "external"})
+    execution, run, ours = (stack.cli("submit", pipeline, "--data", json.dumps({"n": n}))["uuid"] for n in range(3))
+    machine = stack.env["PIPELINEJOBS_STATE_MACHINE_ARN"]
+    user_machine = machine.rsplit(":", 1)[0] + ":rnaseq-nightly"
+
+    def status_change(machine_arn: str, uuid: str) -> dict[str, Any]:
+        arn = f"{machine_arn.replace(':stateMachine:', ':execution:')}:job-{uuid}"
+        return {"Source": "aws.states", "DetailType": "Step Functions Execution Status Change",
+                "Detail": json.dumps({"executionArn": arn, "stateMachineArn": machine_arn, "name": f"job-{uuid}",
+                                      "status": "SUCCEEDED", "startDate": 1795305600000, "stopDate": 1795309200000})}
+
+    stack.client("events").put_events(Entries=[status_change(machine, ours), status_change(user_machine, execution), {
+        "Source": "aws.omics", "DetailType": "Run Status Change", "Detail": json.dumps({
+            "arn": "arn:aws:omics:us-east-1:123456789012:run/1234567", "runId": "1234567", "runName": f"job-{run}",
+            "status": "COMPLETED"})}])
+    for uuid in (execution, run):
+        wait_until(lambda uuid=uuid: stack.cli("status", uuid)["state"] == "FINISHED", timeout=60, what="the end")
+    assert stack.cli("status", ours)["state"] == "CREATED"
+
+
 def test_the_console_has_a_readable_line_per_request_and_event_and_the_json_goes_to_the_log_file(stack: Stack):
     pipeline = register(stack, "it-console", {"launcher": "external"})
     uuid = stack.cli("submit", pipeline, "--data", '{"sample": "it-7"}')["uuid"]

@@ -79,7 +79,7 @@ def test_the_samples_cover_every_class_a_launcher_reports():
 
 @pytest.mark.parametrize("path", samples("batch", "ecs", "lambda"), ids=named)
 def test_each_aws_end_state_is_classified_as_its_sample_says(path: Path):
-    message = aws_events.state_change_message(load(path))
+    [message] = aws_events.state_change_messages(load(path))
 
     data = message["data"]
     assert data.get("failure") == expected(path)
@@ -105,7 +105,7 @@ def test_each_batch_and_ecs_end_state_is_classified_where_the_launcher_checks_it
     status = LAUNCHERS[launcher].check({"job_id": "j", "cluster": "c", "task_arn": "t"})
 
     assert (status.phase, status.failure) == (Phase.FAILED if expected(path) else Phase.SUCCEEDED, expected(path))
-    assert status.exit_code == aws_events.state_change_message(load(path))["data"].get("exit_code")
+    assert status.exit_code == aws_events.state_change_messages(load(path))[0]["data"].get("exit_code")
 
 
 @pytest.mark.parametrize("path", samples("local"), ids=named)

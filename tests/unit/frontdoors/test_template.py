@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from pipelinejobs.engines import aws_runs
 from pipelinejobs.storage.tables import load_template
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -144,12 +146,33 @@ def test_a_queue_backlog_drives_at_most_a_capped_concurrency():
     assert 25 < cap["Default"] <= 100
 
 
-def test_batch_and_ecs_state_changes_reach_the_events_function():
+def test_aws_state_changes_reach_the_events_function():
     patterns = [event["Properties"]["Pattern"] for event in FUNCTIONS["EventsFunction"]["Events"].values()
                 if event["Type"] == "EventBridgeRule"]
-    assert {(p["source"][0], p["detail-type"][0]) for p in patterns} == {
+    assert {(p["source"][0], kind) for p in patterns for kind in p["detail-type"]} == {
         ("aws.batch", "Batch Job State Change"), ("aws.ecs", "ECS Task State Change"),
-        ("lambda", "Lambda Function Invocation Result - Failure")}  # a Lambda task's failure (docs/operations.md)
+        ("lambda", "Lambda Function Invocation Result - Failure"),  # a Lambda task's failure (docs/operations.md)
+        ("aws.states", "Step Functions Execution Status Change"), ("aws.omics", "Run Status Change"),
+        ("aws.omics", "Task Status Change")}
+
+
+def test_our_own_executions_are_not_sent_to_the_events_function():
+    """Orchestration tracks its executions: the rule leaves out our job state machine, by the name it is given,
+    and the function knows its ARN to leave them out too (a rule edited by hand, a redelivery)."""
+    events = FUNCTIONS["EventsFunction"]["Events"]
+    [excluded] = events["StepFunctionsExecutionStatusChange"]["Properties"]["Pattern"]["detail"]["stateMachineArn"]
+    machine = RESOURCES["JobStateMachine"]["Properties"]["Name"]["Fn::Sub"]
+    assert excluded["anything-but"]["Fn::Sub"].endswith(f":stateMachine:{machine}")
+    variables = FUNCTIONS["EventsFunction"]["Environment"]["Variables"]
+    assert variables["PIPELINEJOBS_STATE_MACHINE_ARN"] == {"Ref": "JobStateMachine"}
+
+
+def test_only_healthomics_runs_named_after_a_job_or_pipeline_are_sent_to_the_events_function():
+    """The rule's prefixes are the names engines/aws_runs.py reads (case-insensitively, as the rule)."""
+    pattern = FUNCTIONS["EventsFunction"]["Events"]["HealthOmicsRunStatusChange"]["Properties"]["Pattern"]
+    prefixes = [p["prefix"]["equals-ignore-case"] for p in pattern["detail"]["runName"]]
+    assert prefixes == [aws_runs.JOB_NAME.pattern[1:5], aws_runs.PIPELINE_NAME.pattern[1:10]] == ["job-", "pipeline-"]
+    assert aws_runs.JOB_NAME.flags & aws_runs.PIPELINE_NAME.flags & re.IGNORECASE
 
 
 def test_the_stream_reaches_the_stream_function_filtered_to_job_items():

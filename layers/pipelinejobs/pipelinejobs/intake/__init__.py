@@ -3,8 +3,10 @@
 One function takes three shapes, told apart by their form:
 
 * an SQS batch (``Records`` from ``aws:sqs``): see :mod:`.sqs`;
-* an EventBridge "Batch Job State Change" or "ECS Task State Change": see
-  :mod:`.aws_events`. These come from AWS services through EventBridge rules,
+* an EventBridge "Batch Job State Change", "ECS Task State Change", a failed Lambda task's invocation, a
+  "Step Functions Execution Status Change" or a HealthOmics "Run Status Change" or "Task Status Change": see
+  :mod:`.aws_events`.
+  These come from AWS services through EventBridge rules,
   so they are trusted (no job token); an IAM principal allowed to invoke this
   function could forge one, so grant ``lambda:InvokeFunction`` on it as you
   would admin rights;
@@ -15,6 +17,7 @@ One function takes three shapes, told apart by their form:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import deadline, frontdoor, observability
@@ -28,19 +31,40 @@ def _is_sqs_batch(event: Any) -> bool:
 
 
 def _state_change(event: dict[str, Any]) -> dict[str, Any]:
-    """Apply an AWS service's state change. Only 5xx errors are raised (Lambda retries async invokes);
-    a refusal is already in the job's history, and an unknown job will not appear by retrying."""
-    message = aws_events.state_change_message(event)
-    if message is None:
+    """Apply an AWS service's state change: a run named after a pipeline as a workflow of it, else its messages
+    in order (a refused one is in the job's history, and the next is applied still), answered as the last one,
+    the event's own. Only 5xx errors are raised (Lambda retries async invokes, and what was applied already is a
+    duplicate then); an unknown job or pipeline will not appear by retrying."""
+    source = event.get("source", "eventbridge")
+    tracked = aws_events.tracked_run(event)
+    if tracked is not None:
+        return _tracked(*tracked, source)
+    messages = aws_events.state_change_messages(event)
+    if not messages:
         observability.logger().debug("state change names no job: ignored", extra={"source": event.get("source")})
-        return {"statusCode": 204, "body": {"ignored": "no pipelinejobs job uuid in the tags, environment or name"}}
+        return {"statusCode": 204, "body": {"ignored": "names no pipelinejobs job (see docs/webhook.md)"}}
+    return [_answered(lambda m=message: frontdoor.apply(m, source=source, trusted=True).to_dict())
+            for message in messages][-1]
+
+
+def _tracked(pipeline_uuid: str, events: list[Any], source: str) -> dict[str, Any]:
+    """A run named after a pipeline, applied as a workflow of it by the engines' tracker (imported on first use:
+    the other paths do not need it); a pipeline that does not exist or is retired is a 404, nothing written."""
+    from ..creation import pipeline_for
+    from ..engines import tracker
+    from ..service import get_store
+
+    return _answered(lambda: tracker.apply(events, pipeline_for(pipeline_uuid, get_store()), source=source))
+
+
+def _answered(work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """200 and what ``work`` returns, or a refusal's status and body; a 5xx is raised (Lambda retries it)."""
     try:
-        outcome = frontdoor.apply(message, source=event.get("source", "eventbridge"), trusted=True)
+        return {"statusCode": 200, "body": work()}
     except PipelineJobsError as exc:
         if exc.status_code >= 500:
             raise
         return {"statusCode": exc.status_code, "body": exc.to_dict()}
-    return {"statusCode": 200, "body": outcome.to_dict()}
 
 
 def _direct(event: Any) -> dict[str, Any]:

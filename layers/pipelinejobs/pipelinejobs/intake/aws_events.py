@@ -17,6 +17,14 @@ Each message also says which attempt it is about and, once that attempt has ende
 that nothing orchestrates has attempts too: one per Batch attempt (a task orchestration launched
 carries its attempt in ``PIPELINEJOBS_ATTEMPT``) or per ECS task.
 
+Step Functions executions and HealthOmics runs a user started (not pipelinejobs' orchestration) name their job
+too, by a name starting ``job-<uuid>`` (or, for an execution, ``pipelinejobs_job`` in its input): their
+status changes are mapped by :mod:`pipelinejobs.engines.stepfunctions` and :mod:`pipelinejobs.engines.healthomics`,
+which may send more than one message for one event (an end also sends the ``run`` it implies), each with an id
+derived from the event's content. One named ``pipeline-<uuid>`` instead is a workflow of that pipeline
+(:data:`TRACKED`: the events function applies it with the engines' tracker; this wins over a job's name).
+Executions of our own job state machine (``PIPELINEJOBS_STATE_MACHINE_ARN``) are left to orchestration.
+
 A failed asynchronous invocation of a Lambda task (its ``OnFailure`` destination, EventBridge's
 "Lambda Function Invocation Result - Failure") names its job in the payload the launcher sent
 (``pipelinejobs.uuid`` and ``attempt``) and fails it with Lambda's error type and message.
@@ -24,12 +32,15 @@ A failed asynchronous invocation of a Lambda task (its ``OnFailure`` destination
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import failures
+from ..engines import healthomics, stepfunctions
+from ..engines.aws_runs import compact, iso_millis
+from ..engines.model import RunEvent, TaskEvent
 from ..runner_status import BATCH, ECS, event_for_status
 
 JOB_TAG = "pipelinejobs:job"
@@ -45,7 +56,7 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 
 def is_state_change(event: Any) -> bool:
-    return isinstance(event, dict) and event.get("detail-type") in MESSAGES
+    return isinstance(event, dict) and (event.get("source"), event.get("detail-type")) in MESSAGES
 
 
 def _first_uuid(candidates: Iterable[Any]) -> str | None:
@@ -66,13 +77,6 @@ def _our_attempt(environments: Iterable[Iterable[dict[str, Any]] | None]) -> int
     return int(value) if value and value.isdigit() else None
 
 
-def _iso(millis: Any) -> str | None:
-    """Batch's epoch milliseconds as our ISO form."""
-    if not isinstance(millis, int | float):
-        return None
-    return datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _batch_attempt(detail: dict[str, Any], status: str) -> dict[str, Any]:
     """Which attempt a Batch event is about, and its end once known: the job's end (SUCCEEDED, FAILED), or,
     while Batch waits to run it again, the end of the attempt before (the last of ``attempts[]``)."""
@@ -85,12 +89,9 @@ def _batch_attempt(detail: dict[str, Any], status: str) -> dict[str, Any]:
         number, end, times = len(ended) + 1, None, detail
     ours = _our_attempt([(detail.get("container") or {}).get("environment")])
     return {"attempt": ours or number, "launcher": "batch", "handle": {"job_id": detail.get("jobId")},
-            "started": _iso(times.get("startedAt")), "stopped": _iso(times.get("stoppedAt")) if end else None,
+            "started": iso_millis(times.get("startedAt")),
+            "stopped": iso_millis(times.get("stoppedAt")) if end else None,
             **(end._asdict() if end else {})}
-
-
-def _compact(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value not in (None, "", [], {})}
 
 
 def batch_message(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -101,7 +102,7 @@ def batch_message(event: dict[str, Any]) -> dict[str, Any] | None:
                         detail.get("jobName")])
     if uuid is None:
         return None
-    data = _compact({
+    data = compact({
         "source": "aws.batch", "status": detail.get("status"), "statusReason": detail.get("statusReason"),
         "jobId": detail.get("jobId"), "jobName": detail.get("jobName"), "jobQueue": detail.get("jobQueue"),
         "exitCode": container.get("exitCode"), "logStreamName": container.get("logStreamName"),
@@ -128,12 +129,12 @@ def ecs_message(event: dict[str, Any]) -> dict[str, Any] | None:
                         detail.get("group")])
     if uuid is None:
         return None
-    containers = [_compact({"name": c.get("name"), "exitCode": c.get("exitCode"), "reason": c.get("reason")})
+    containers = [compact({"name": c.get("name"), "exitCode": c.get("exitCode"), "reason": c.get("reason")})
                   for c in detail.get("containers") or []]
     event_name = _ecs_event(detail)
     stopped = str(detail.get("lastStatus", "")).upper() == "STOPPED"
     end = failures.ecs_end(detail, event_name == "finish") if stopped else None
-    data = _compact({
+    data = compact({
         "source": "aws.ecs", "lastStatus": detail.get("lastStatus"), "desiredStatus": detail.get("desiredStatus"),
         "stopCode": detail.get("stopCode"), "stoppedReason": detail.get("stoppedReason"),
         "taskArn": detail.get("taskArn"), "clusterArn": detail.get("clusterArn"), "containers": containers,
@@ -157,7 +158,7 @@ def lambda_failure_message(event: dict[str, Any]) -> dict[str, Any] | None:
         return None
     request = detail.get("requestContext") or {}
     end = failures.lambda_end(detail)
-    data = _compact({
+    data = compact({
         "source": "aws.lambda", "attempt": job.get("attempt") if isinstance(job.get("attempt"), int) else None,
         "launcher": "lambda", "functionArn": request.get("functionArn"), "requestId": request.get("requestId"),
         "condition": request.get("condition"), "approximateInvokeCount": request.get("approximateInvokeCount"),
@@ -166,10 +167,45 @@ def lambda_failure_message(event: dict[str, Any]) -> dict[str, Any] | None:
     return {"uuid": uuid, "event": "fail", "data": data, "id": f"eb-{event['id']}"}
 
 
-#: The message each kind of AWS event stands for, by its ``detail-type``.
-MESSAGES = {BATCH_DETAIL_TYPE: batch_message, ECS_DETAIL_TYPE: ecs_message,
-            LAMBDA_FAILURE_DETAIL_TYPE: lambda_failure_message}
+def _one(message_for: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Callable[[dict[str, Any]], list]:
+    return lambda event: [message] if (message := message_for(event)) is not None else []
 
 
-def state_change_message(event: dict[str, Any]) -> dict[str, Any] | None:
-    return MESSAGES[event["detail-type"]](event)
+def _executions(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """A user's execution's messages; our own job state machine's executions are orchestration's to track."""
+    return stepfunctions.messages(event, ours=_ours())
+
+
+def _ours() -> str | None:
+    """Our job state machine: its executions are orchestration's to track (see orchestration.launch)."""
+    return os.environ.get("PIPELINEJOBS_STATE_MACHINE_ARN")
+
+
+#: The messages each kind of AWS event stands for, by its ``source`` and ``detail-type``.
+MESSAGES: dict[tuple[str, str], Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
+    ("aws.batch", BATCH_DETAIL_TYPE): _one(batch_message),
+    ("aws.ecs", ECS_DETAIL_TYPE): _one(ecs_message),
+    ("lambda", LAMBDA_FAILURE_DETAIL_TYPE): _one(lambda_failure_message),
+    (stepfunctions.SOURCE, stepfunctions.DETAIL_TYPE): _executions,
+    (healthomics.SOURCE, healthomics.DETAIL_TYPE): healthomics.messages,
+    (healthomics.SOURCE, healthomics.TASK_DETAIL_TYPE): healthomics.messages,  # none: a task is a workflow's
+}
+
+#: The kinds of AWS event a run named after a pipeline sends, tracked as a workflow of it: (pipeline, events).
+TRACKED: dict[tuple[str, str], Callable[[dict[str, Any]], tuple[str, list[RunEvent | TaskEvent]] | None]] = {
+    (stepfunctions.SOURCE, stepfunctions.DETAIL_TYPE):
+        lambda event: stepfunctions.tracked(event, ours=_ours()),
+    (healthomics.SOURCE, healthomics.DETAIL_TYPE): healthomics.tracked,
+    (healthomics.SOURCE, healthomics.TASK_DETAIL_TYPE): healthomics.tracked,
+}
+
+
+def state_change_messages(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The PipelineJobEvents an AWS event stands for, in the order to apply them; none if it names no job."""
+    return MESSAGES[event["source"], event["detail-type"]](event)
+
+
+def tracked_run(event: dict[str, Any]) -> tuple[str, list[RunEvent | TaskEvent]] | None:
+    """The pipeline an AWS event's run names and the run's events as a workflow of it; None if it names none."""
+    kind = (event["source"], event["detail-type"])
+    return TRACKED[kind](event) if kind in TRACKED else None
