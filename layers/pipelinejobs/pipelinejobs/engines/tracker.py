@@ -281,7 +281,7 @@ class _Tracker:
             self.pipeline.uuid, event.data, key=compact_json([uuid, event.task]),
             parents=sorted({job for job, _ in parents.values()}), trusted=True,
             create_data={"engine": {"name": event.engine, "run": event.run, "task": event.task}}, source=self.source,
-            workflow={"uuid": uuid, "node": event.name, "index": index}, config=self.config)
+            workflow={"uuid": uuid, "node": event.name, "index": index, "engine": event.engine}, config=self.config)
         return created
 
     def _next_attempt(self, uuid: str, event: TaskEvent, place: str, job_uuid: str) -> None:
