@@ -124,6 +124,19 @@ def test_tracking_counts_what_pipelinejobs_did_and_a_local_task_costs_nothing():
     assert estimated["total_usd"] == pytest.approx(estimated["tracking_usd"])
 
 
+@pytest.mark.parametrize("data", [{"task": "align"}, {"task": {"poll": "fast"}}, {"task": {"poll": {"every": 5}}},
+                                  {"task": {"poll": {"first": "soon"}}},
+                                  {"launcher": "local", "handle": {"pid": 7}, "started": 5, "stopped": ["x"]}])
+def test_an_estimate_never_fails_on_what_a_clients_data_holds(data):
+    """A client's update may hold anything under any key: the stream function estimates every job that ends,
+    and an estimate that raised would hold that stream record (and every later one) for ever."""
+    entries = [entry(1, "create", {}, "CREATED", source="sdk"), entry(2, "run", {}, "RUNNING", source="webhook"),
+               entry(3, "update", data, "RUNNING", source="webhook", id="u1"),
+               entry(4, "finish", {}, "FINISHED", date=STOP, source="webhook")]
+    estimated = estimate.job_estimate("u", entries, prices.current())
+    assert estimated["tracking"]["api_requests"] == 3 and estimated["total_usd"] >= 0
+
+
 def test_a_users_prices_file_overrides_the_packaged_prices(tmp_path, monkeypatch):
     mine = tmp_path / "prices.json"
     mine.write_text(json.dumps({"date": "2027-01-01", "region": "eu-west-1",

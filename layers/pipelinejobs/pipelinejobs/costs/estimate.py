@@ -64,11 +64,31 @@ def tasks(entries: Iterable[HistoryEntry]) -> list[Task]:
         named = _named(data)
         if named is not None:
             launcher, handle = named
-            task = Task(launcher, handle, started=data.get("started") or entry.date)
+            task = Task(launcher, handle, started=_text(data.get("started")) or entry.date)
             latest = found.setdefault(task.key, task)
         if latest is not None and entry.applied and entry.name in ("finish", "fail") and latest.stopped is None:
-            latest.stopped = data.get("stopped") or entry.date
+            latest.stopped = _text(data.get("stopped")) or entry.date
     return list(found.values())
+
+
+def _text(value: Any) -> str | None:
+    """A time the history's data gives, if it is text (a client's data may hold anything under any key)."""
+    return value if isinstance(value, str) else None
+
+
+def _poll(data: dict[str, Any]) -> PollSettings | None:
+    """The poll settings a run's claim carries (``task.poll``); None for data that is not a claim's, such as a
+    client's own ``task`` of another shape: an estimate must never fail on what a job's data holds."""
+    task = data.get("task")
+    poll = task.get("poll") if isinstance(task, dict) else None
+    if not isinstance(poll, dict):
+        return None
+    try:
+        settings = PollSettings(**poll)
+        settings.grow(float(settings.first))
+    except (TypeError, ValueError):
+        return None
+    return settings
 
 
 def _named(data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -105,8 +125,7 @@ def tracking_usage(entries: list[HistoryEntry], costs: list[TaskCost]) -> dict[s
             usage["lambda_invocations"] += 1
         usage["api_requests"] += entry.source == "webhook"
         usage["sqs_requests"] += 3 * (entry.source == "sqs")
-        if isinstance((entry.data.get("task") or {}).get("poll"), dict):  # a run's claim carries its task
-            poll = PollSettings(**entry.data["task"]["poll"])
+        poll = _poll(entry.data) or poll
         if entry.applied and entry.state != state:  # a change of state: the stream publishes it
             usage["events_published"] += 1
             usage["lambda_invocations"] += 1
