@@ -111,7 +111,7 @@ def test_a_nextflow_run_with_a_retry_ends_finished_whatever_the_order(webhook, p
     assert {name: job.record.state for name, job in jobs.items()} == dict.fromkeys(jobs, "FINISHED")
 
     retried = jobs["QUANT (s2)"]  # attempt 1 failed (exit 137), attempt 2 finished: one job, two attempts
-    assert history(retried.uuid) == ["create", "run", "fail", "reset", "ready", "update", "run", "finish"]
+    assert history(retried.uuid) == ["create", "update", "run", "fail", "reset", "ready", "update", "run", "finish"]
     ends = [e for e in retried.history if e.applied and e.name in ("fail", "finish")]
     assert [(e.data["attempt"], e.data["exit_code"]) for e in ends] == [(1, 137), (2, 0)]
     assert ends[0].data["failure"] == "exit_nonzero"

@@ -85,7 +85,7 @@ def test_a_captured_run_delivered_twice_and_out_of_order_is_a_finished_workflow_
                                                                   [jobs["c"].uuid]]
     assert jobs["b"].data == {"rule": "b", "wildcards": {}, "threads": 1, "input": ["a.txt"], "output": ["b.txt"],
                               "log": [], "resources": {"tmpdir": "/tmp", "mem_mb": 10, "mem": "10 MB", "mem_mib": 10}}
-    assert all(history(job.uuid) == ["create", "run", "finish"] for job in jobs.values())
+    assert all(history(job.uuid) == ["create", "update", "run", "finish"] for job in jobs.values())
 
 
 def test_a_failed_run_then_its_re_run_with_the_same_workflow_id(door, consumer):
@@ -94,12 +94,12 @@ def test_a_failed_run_then_its_re_run_with_the_same_workflow_id(door, consumer):
     assert (wf.state, wf.expected, wf.never_ran, wf.counts) == ("FAILED", 4, 1, {"FINISHED": 2, "FAILED": 1})
     assert wf.stopped == "RuleException"
     [c] = wf.jobs["c"]
-    assert history(c) == ["create", "run", "fail"]
+    assert history(c) == ["create", "update", "run", "fail"]
 
     assert door.replay("rerun", "flow2") == uuid  # the same workflow: c's next attempt, and all's first
     wf = consumer(lambda: (w := workflows.get(uuid)).counts == {"FINISHED": 4} and w, what="4 jobs counted")
     assert (wf.state, wf.expected, wf.never_ran, wf.stopped, wf.jobs["c"]) == ("FINISHED", 2, 0, None, [c])
-    assert history(c) == ["create", "run", "fail", "reset", "ready", "update", "run", "finish"]
+    assert history(c) == ["create", "update", "run", "fail", "reset", "ready", "update", "run", "finish"]
     assert [w.uuid for w in workflows.list()] == [uuid]
 
 
@@ -141,4 +141,4 @@ def test_throttling_is_a_503_and_sending_again_finishes_the_work(dynamodb_faults
     dynamodb_faults.clear()
     assert door("POST", "update_workflow_status", form=form)[0] == 200
     wf = workflows.get(tracker.workflow_uuid("snakemake", pipeline, created["name"]))
-    assert history(wf.jobs["a"][0]) == ["create"]
+    assert history(wf.jobs["a"][0]) == ["create", "update"]

@@ -105,7 +105,7 @@ def test_real_snakemake_runs_are_workflows_of_their_rules_failures_and_re_runs_i
         "a": [], "b": [jobs["a"]["uuid"]], "c": [jobs["b"]["uuid"]], "all": [jobs["c"]["uuid"]]}
     assert jobs["b"]["data"]["wildcards"] == {"x": "1"} and jobs["b"]["data"]["output"] == ["b_1.txt"]
     assert jobs["b"]["data"]["resources"]["mem_mb"] == 10 and jobs["b"]["data"]["threads"] == 1
-    assert all(history(stack, job["uuid"]) == ["create", "run", "finish"] for job in jobs.values())
+    assert all(history(stack, job["uuid"]) == ["create", "update", "run", "finish"] for job in jobs.values())
 
     # A run with a failing rule: FAILED, that job FAILED, what is downstream of it never run.
     for name in ("a.txt", "b_1.txt", "c.txt"):
@@ -116,11 +116,11 @@ def test_real_snakemake_runs_are_workflows_of_their_rules_failures_and_re_runs_i
     assert (wf["state"], wf["expected"], wf["never_ran"]) == ("FAILED", 4, 1)  # all never ran
     assert {n["name"]: n["state"] for n in wf["nodes"]} == {"a": "finished", "b": "finished", "c": "failed"}
     [c] = wf["jobs"]["c"]
-    assert history(stack, c) == ["create", "run", "fail"]
+    assert history(stack, c) == ["create", "update", "run", "fail"]
 
     # The same workflow id again: the same workflow, c's next attempt and all's first.
     assert snakemake(stack, tmp_path, pipeline, "--logger-panoptes-workflow-id", "flow") == 0
     wf = settled(stack, uuid, {"FINISHED": 4})
     assert (wf["state"], wf["expected"], wf["never_ran"], wf["jobs"]["c"]) == ("FINISHED", 2, 0, [c])
-    assert history(stack, c) == ["create", "run", "fail", "reset", "ready", "update", "run", "finish"]
+    assert history(stack, c) == ["create", "update", "run", "fail", "reset", "ready", "update", "run", "finish"]
     assert len(stack.cli("workflow", "list")) == 2

@@ -62,7 +62,7 @@ def test_a_failed_run_then_its_re_run_duplicates_and_alias_order_change_nothing(
     assert (b.parents, c.parents) == ([a.uuid], [b.uuid])
     assert (a.state, b.state, c.state) == ("FINISHED", "FINISHED", "FAILED")
     assert b.data == {"rule": "b", "input": ["a.txt"]}
-    assert history(a.uuid) == ["create", "run", "finish"] and history(c.uuid) == ["create", "run", "fail"]
+    assert history(a.uuid) == ["create", "update", "run", "finish"] and history(c.uuid) == ["create", "update", "run", "fail"]
 
     # A re-run (a new session: attempt 2) runs c again and d for the first time; its info comes first this time.
     rerun = [run("started", "s2"), run("progress", "p2", expected=2, planned={"c": 1, "d": 1}),
@@ -75,8 +75,8 @@ def test_a_failed_run_then_its_re_run_duplicates_and_alias_order_change_nothing(
     assert (wf.state, wf.expected, wf.never_ran) == ("FINISHED", 2, 0)
     assert {n.name: n.state for n in wf.nodes} == dict.fromkeys("abcd", "finished")
     assert wf.jobs["c"] == [c.uuid]  # the same job, its next attempt
-    assert history(c.uuid) == ["create", "run", "fail", "reset", "ready", "update", "run", "finish"]
-    assert history(wf.jobs["d"][0]) == ["create", "run", "finish"]  # its finish overtook its run
+    assert history(c.uuid) == ["create", "update", "run", "fail", "reset", "ready", "update", "run", "finish"]
+    assert history(wf.jobs["d"][0]) == ["create", "update", "run", "finish"]  # its finish overtook its run
     assert pipelinejobs.get_job(wf.jobs["d"][0]).record.parents == [c.uuid]
     assert [w.uuid for w in workflows.list()] == [uuid]
 
@@ -91,4 +91,19 @@ def test_an_alias_bound_before_or_after_its_events_ends_the_same(consumer):
         wf = workflows.get(tracker.workflow_uuid(E, pipeline.uuid, name))
         [job] = wf.jobs["only"]
         ends.append((pipelinejobs.get_job(job).record.state, history(job)))
-    assert ends == [("FINISHED", ["create", "run", "finish"])] * 2
+    assert ends == [("FINISHED", ["create", "update", "run", "finish"])] * 2
+
+
+def test_an_update_that_creates_its_job_delivered_again_is_one_event(consumer):
+    """The first word of a task (Nextflow's process_submitted) creates its job; that word delivered again, before
+    the task runs, is the same event: the job's history is the same whether it came once or three times."""
+    pipeline = pipelinejobs.register_pipeline("engine-submitted")
+    tracker.apply([run("started", "s2")], pipeline, source=E)
+    for task, deliveries in (("once", 1), ("thrice", 3)):
+        submitted = TaskEvent(engine=E, run="r2", event="update", key=f"{task}:submitted", task=task, name=task,
+                              data={"hash": "ab/12"})
+        for _ in range(deliveries):
+            tracker.apply([submitted], pipeline, source=E)
+        tracker.apply([replace(submitted, event="run", key=f"{task}:started")] * 2, pipeline, source=E)
+    jobs = workflows.get(tracker.workflow_uuid(E, pipeline.uuid, "r2")).jobs
+    assert history(jobs["once"][0]) == history(jobs["thrice"][0]) == ["create", "update", "run"]

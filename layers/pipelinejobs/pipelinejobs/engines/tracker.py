@@ -245,24 +245,23 @@ class _Tracker:
         place = items.slot_sk(event.name, index)
         job_uuid = identity.keyed_job_uuid(self.pipeline.uuid, compact_json([uuid, event.task]))
         slot = self.table.get(uuid, place)
-        created = False
         if slot is None or self.store.get_job(job_uuid) is None:
-            created = self._announce(uuid, event, index, job_uuid, slot is None)
+            self._announce(uuid, event, index, job_uuid, slot is None)
         elif event.attempt is not None and slot.get("attempt") is not None and event.attempt < int(slot["attempt"]):
             return IGNORED  # an older attempt's late word
         elif event.attempt is not None and (slot.get("attempt") is None or event.attempt > int(slot["attempt"])):
             self._next_attempt(uuid, event, place, job_uuid)
         if event.outputs:
             self._write_outputs(uuid, event, job_uuid)
-        if created and event.event == "update":
-            return APPLIED  # the job was created with this event's data
+        # Sent even when it just created the job with its data: its id is then recorded, so the same word delivered
+        # again is a duplicate, and the history is the same however often it came.
         if not self._send(job_uuid, event.event, event.data, event_id(event.key)):
             return IGNORED
         if event.event == "fail":  # what the run's end names as the cause (the consumer's counts may lag)
             self.table.update(uuid, items.WORKFLOW_SK, "ADD failed_nodes :me", params={":me": {event.name}})
         return APPLIED
 
-    def _announce(self, uuid: str, event: TaskEvent, index: int, job_uuid: str, new_slot: bool) -> bool:
+    def _announce(self, uuid: str, event: TaskEvent, index: int, job_uuid: str, new_slot: bool) -> None:
         """Write the task's slot (its node released, ``total`` and the workflow's ``announced`` counted once, in
         the same transaction), find its parents from its inputs, draw their edges, and create its job."""
         parents = self._producers(uuid, event.inputs)
@@ -282,12 +281,11 @@ class _Tracker:
             self.table.update(uuid, items.node_sk(event.name), "ADD after :up", params={":up": upstream})
             for node in upstream:
                 self.table.update(uuid, items.node_sk(node), "ADD children :me", params={":me": {event.name}})
-        _, created = create_job(
+        create_job(
             self.pipeline.uuid, event.data, key=compact_json([uuid, event.task]),
             parents=sorted({job for job, _ in parents.values()}), trusted=True,
             create_data={"engine": {"name": event.engine, "run": event.run, "task": event.task}}, source=self.source,
             workflow={"uuid": uuid, "node": event.name, "index": index, "engine": event.engine}, config=self.config)
-        return created
 
     def _next_attempt(self, uuid: str, event: TaskEvent, place: str, job_uuid: str) -> None:
         """The engine runs the task again: a job that ran is reset and readied (ids from the attempt: once), then
