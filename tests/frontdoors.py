@@ -27,6 +27,11 @@ def sample(function: str, name: str, uuid: str = SAMPLE_UUID, token: str = SAMPL
     return json.loads(text.replace(SAMPLE_UUID, uuid).replace(SAMPLE_TOKEN, token))
 
 
+def engine_sample(engine: str, name: str) -> Any:
+    """``events/engines/<engine>/<name>.json``: an engine's messages, written from its documented format."""
+    return json.loads((ROOT / "events" / "engines" / engine / f"{name}.json").read_text())
+
+
 def handler_module(function: str) -> ModuleType:
     """Import ``functions/<function>/app.py`` the way Lambda does (a file, not a package)."""
     spec = importlib.util.spec_from_file_location(f"function_{function}_app", FUNCTIONS / function / "app.py")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 
@@ -165,3 +166,14 @@ def test_a_viewer_token_is_compared_in_constant_time(monkeypatch: pytest.MonkeyP
                                                ("Bearer", None), ("", None), (None, None)])
 def test_the_bearer_token_of_an_authorization_header(header, token):
     assert tokens.bearer(header) == token
+
+
+@pytest.mark.parametrize(("header", "credentials"), [
+    ("Basic " + base64.b64encode(b"pipe:tok").decode(), ("pipe", "tok")),
+    ("basic  " + base64.b64encode(b"pipe:tok:en").decode() + " ", ("pipe", "tok:en")),
+    ("Basic " + base64.b64encode(b"pipetok").decode(), None), ("Basic " + base64.b64encode(b":tok").decode(), None),
+    ("Basic " + base64.b64encode(b"pipe:").decode(), None), ("Basic !!!", None), ("Basic", None),
+    ("Bearer abc", None), ("", None), (None, None), ("Basic " + base64.b64encode(b"\xff:\xfe").decode(), None),
+])
+def test_the_basic_credentials_of_an_authorization_header(header, credentials):
+    assert tokens.basic(header) == credentials

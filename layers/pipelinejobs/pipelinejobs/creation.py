@@ -59,7 +59,8 @@ def create_job(pipeline: str, data: dict[str, Any] | None = None, *, parents: It
                callback_url: str | None = None, token: str | None = None, trusted: bool = False,
                create_data: dict[str, Any] | None = None, source: str = "webhook",
                workflow: dict[str, Any] | None = None, callback_changes: bool = False,
-               heartbeat_seconds: int | None = None, config: Config | None = None) -> tuple[JobRecord, bool]:
+               heartbeat_seconds: int | None = None, key: str | None = None,
+               config: Config | None = None) -> tuple[JobRecord, bool]:
     """Get or create the job of ``pipeline`` (uuid or name) for ``data`` and ``parents``: the job and
     whether it was created now.
 
@@ -67,7 +68,8 @@ def create_job(pipeline: str, data: dict[str, Any] | None = None, *, parents: It
     access). ``create_data`` goes with the create event; ``workflow`` is a workflow's job's place in it
     (``JobRecord.workflow``); ``callback_changes`` asks for a callback at every change of state, not only at
     the end. ``heartbeat_seconds`` (default: the pipeline's task template's) has the job failed as stale when it
-    is silent that long while live (``heartbeats``). Raises InvalidEvent (400: ``callback_url``,
+    is silent that long while live (``heartbeats``). ``key`` names the job instead of its data and parents
+(``identity.keyed_job_uuid``: an engine's task is one job across re-runs). Raises InvalidEvent (400: ``callback_url``,
     ``callback_changes``, ``data``, ``heartbeat_seconds``, an ambiguous name), Unauthorized, PipelineNotFound, or
     StorageUnavailable."""
     data, parents = dict(data or {}), sorted(parents or [])
@@ -82,7 +84,8 @@ def create_job(pipeline: str, data: dict[str, Any] | None = None, *, parents: It
     store = get_store(config)
     found = pipeline_for(pipeline, store, holds)
     pipeline_uuid = found.uuid
-    uuid = identity.job_uuid(pipeline_uuid, data, parents)
+    uuid = identity.keyed_job_uuid(pipeline_uuid, key) if key is not None else identity.job_uuid(pipeline_uuid, data,
+                                                                                                   parents)
     now = now_iso()
     job = JobRecord(uuid=uuid, pipeline_uuid=pipeline_uuid, state="CREATED", last_event="create", created=now,
                     updated=now, path=identity.job_path(pipeline_uuid, uuid), data=data, parents=parents,

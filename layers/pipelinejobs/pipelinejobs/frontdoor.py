@@ -10,10 +10,11 @@ StorageUnavailable) is passed on as it is: it tells the caller to retry.
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
 from . import observability
-from .errors import PipelineJobsError
+from .errors import InvalidEvent, PipelineJobsError
 from .records import Outcome
 from .service import handle_event
 
@@ -46,3 +47,15 @@ def error_answer(exc: Exception) -> tuple[int, dict[str, Any]]:
         return exc.status_code, exc.to_dict()
     observability.logger().error("unexpected error", exc_info=exc)  # handlers may run outside the except block
     return 500, dict(INTERNAL_ERROR)
+
+
+def body_text(request: Any) -> str | None:
+    """An HTTP request's body as text (``request``: Powertools' API Gateway event). API Gateway sends a body that
+    is not text in base64 (``isBase64Encoded``); one that is not base64 after all, or whose bytes are not UTF-8,
+    is the sender's fault."""
+    try:
+        return request.decoded_body
+    except binascii.Error:
+        raise InvalidEvent.single("(body)", "is marked isBase64Encoded but is not base64") from None
+    except UnicodeDecodeError:
+        raise InvalidEvent.single("(body)", "is not UTF-8 text") from None

@@ -29,6 +29,12 @@ def job_uuid(pipeline: str, data: dict | None = None, parents: list[str] | None 
     return str(_uuid.uuid5(NAMESPACE, compact_json(identity)))
 
 
+def keyed_job_uuid(pipeline: str, key: str) -> str:
+    """A job named by an identity of its own (an engine's task in its run) rather than by its data and
+    parents: the same task is the same job across re-runs, whatever its data and parents say this time."""
+    return str(_uuid.uuid5(NAMESPACE, compact_json({"pipeline_uuid": pipeline, "key": key})))
+
+
 def job_path(pipeline: str, job: str, prefix: str = "/products/v2") -> str:
     """Archive path: unique per pipeline and job, so outputs never collide."""
     return f"{prefix.rstrip('/')}/{pipeline}/{job}"

@@ -97,3 +97,19 @@ def redact(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and _TOKEN_SHAPED.search(str(value)):
         return REDACTED  # an all-digit token sent as a JSON number
     return value
+
+
+def without(value: Any, secret: str) -> Any:
+    """``value`` with every occurrence of one known ``secret`` (in any case) replaced by ``***``: in strings,
+    dict keys and list items at every depth. For what is *kept*, not logged: an engine may repeat the address
+    it was given, token included, in what it sends (Nextflow's ``commandLine``), and only that secret must go;
+    :func:`redact` would also take ids and hashes that merely look like tokens."""
+    if not secret:
+        return value
+    if isinstance(value, dict):
+        return {without(k, secret): without(v, secret) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without(v, secret) for v in value]
+    if isinstance(value, str) and secret.lower() in value.lower():
+        return re.sub(re.escape(secret), REDACTED, value, flags=re.IGNORECASE)
+    return value

@@ -28,6 +28,8 @@ exits early, so the time taken does not depend on which (if any) matched.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -126,6 +128,20 @@ def bearer(authorization: str | None) -> str | None:
     RFC 7235), or None."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def basic(authorization: str | None) -> tuple[str, str] | None:
+    """The user and password of an ``Authorization: Basic <base64 of user:password>`` header's value (RFC 7617;
+    the scheme's case does not matter), or None if it is not one."""
+    scheme, _, encoded = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, colon, password = decoded.partition(":")
+    return (user, password) if colon and user and password else None
 
 
 def _matches_any(token: str, candidates) -> bool:

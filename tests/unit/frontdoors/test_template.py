@@ -397,7 +397,13 @@ def test_the_api_is_throttled_and_routes_every_path():
         # the dashboard (api/dashboard.py)
         ("GET", "/ui"), ("GET", "/ui/static/{name}"), ("GET", "/ui/api/overview"), ("GET", "/ui/api/jobs"),
         ("GET", "/ui/api/jobs/{uuid}"), ("GET", "/ui/api/fsm"), ("GET", "/ui/api/workflows"),
-        ("GET", "/ui/api/workflows/{uuid}")}
+        ("GET", "/ui/api/workflows/{uuid}"),
+        # Snakemake's panoptes protocol (api/engines.py)
+        *((method, f"/engines/snakemake/{{pipeline}}/{{token}}/{name}") for method, name in (
+            ("GET", "create_workflow"), ("GET", "api/service-info"), ("POST", "update_workflow_status"))),
+        # Nextflow's weblog, Cromwell's workflow callback, Agave/Tapis notifications (api/engines.py)
+        ("POST", "/engines/nextflow/{pipeline}/{token}"), ("POST", "/engines/nextflow"),
+        ("POST", "/engines/cromwell/{pipeline}/{token}"), ("POST", "/engines/agave/{pipeline}/{token}")}
     settings = RESOURCES["HttpApi"]["Properties"]["DefaultRouteSettings"]
     assert settings == {"ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
                         "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"}}

@@ -6,7 +6,8 @@ served at ``/openapi.json``; docs/webhook.md says it in prose):
 * ``POST /jobs/{uuid}/events?token=&status=&event=``: a job runner's callback;
 * ``POST /events``: a PipelineJobEvent as the JSON body;
 * ``GET /jobs/{uuid}?token=&limit=&after=&order=``: the job, its last event and a page of history;
-* ``POST /jobs``: get or create a job, for a caller holding a pipeline token (or an admin's).
+* ``POST /jobs``: get or create a job, for a caller holding a pipeline token (or an admin's);
+* ``/engines/...``: engines' own protocols (api/engines.py).
 
 A token may also come in the ``Authorization: Bearer`` header (``POST /jobs`` takes it only there):
 a job's or an admin's stands in for a request with no token of its own; a pipeline token moves
@@ -20,7 +21,6 @@ error is answered with its status code and caller-safe body, the same
 
 from __future__ import annotations
 
-import binascii
 import json
 from typing import Any
 
@@ -32,7 +32,7 @@ from ..config import Config
 from ..errors import InvalidEvent
 from ..events import TOO_DEEP, parse_event
 from ..service import authorize, get_store
-from . import contract, dashboard
+from . import contract, dashboard, engines
 
 app = APIGatewayHttpResolver()
 
@@ -44,14 +44,8 @@ def _answer(exc: Exception) -> Response:
 
 
 def _body_text() -> str | None:
-    """The request's body as text. API Gateway sends a body that is not text in base64 (``isBase64Encoded``);
-    one that is not base64 after all, or whose bytes are not UTF-8, is the sender's fault."""
-    try:
-        return app.current_event.decoded_body
-    except binascii.Error:
-        raise InvalidEvent.single("(body)", "is marked isBase64Encoded but is not base64") from None
-    except UnicodeDecodeError:
-        raise InvalidEvent.single("(body)", "is not UTF-8 text") from None
+    """The request's body as text (``frontdoor.body_text``)."""
+    return frontdoor.body_text(app.current_event)
 
 
 def _json_body(what: str = "a PipelineJobEvent") -> Any:
@@ -182,6 +176,7 @@ def openapi_document() -> Response:
 
 
 app.include_router(dashboard.router)  # /ui: the dashboard (api/dashboard.py)
+app.include_router(engines.router)  # /engines: what Snakemake, Nextflow, Cromwell... send (api/engines.py)
 
 
 @observability.lambda_entry

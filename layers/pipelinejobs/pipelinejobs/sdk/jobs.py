@@ -61,6 +61,7 @@ class PipelineJob:
         job = cls(record.pipeline_uuid, record.data, parents=record.parents, callback_url=record.callback_url,
                   callback_changes=record.callback_changes, config=config)
         job._record = record
+        job.uuid = record.uuid  # the record's own: a job created with an identity key (engines) has another
         return job
 
     def __repr__(self) -> str:

@@ -78,7 +78,8 @@ def get(uuid: str, *, config: Config | None = None) -> Workflow:
         jobs={node.name: [job.uuid for job in node.jobs if job.uuid] for node in built}, nodes=built,
         on_failure=record.get("on_failure", "stop"), max_concurrency=record.get("max_concurrency"),
         stopped=record.get("stopped"), created=record["created"], updated=record["updated"],
-        spec=_loads(record["spec"]),
+        spec=_loads(record["spec"]), engine=record.get("engine"), expected=record.get("expected"),
+        never_ran=None if record.get("expected") is None else max(0, record["expected"] - record.get("announced", 0)),
     )
 
 
@@ -87,7 +88,7 @@ def _node(node: dict[str, Any], slots: builtins.list[dict[str, Any]]) -> Node:
                          never_run=slot.get("never_run"), item=_loads(slot.get("item")))
                  for slot in sorted(slots, key=lambda s: s["index"]))
     reason = node.get("reason") or next((job.never_run for job in jobs if job.never_run), None)
-    return Node(name=node["name"], after=tuple(node.get("after") or ()), state=progress.node_state(node),
+    return Node(name=node["name"], after=_ordered(node.get("after")), state=progress.node_state(node),
                 never_run=reason, fanned_out=bool(node.get("fanned_out")), total=node.get("total"),
                 counts=progress.counts(node), jobs=jobs)
 
@@ -112,6 +113,11 @@ def rerun(uuid: str, *, config: Config | None = None) -> Workflow:
     finished jobs are reused. The workflow is RUNNING again."""
     control.rerun(uuid, config=config)
     return get(uuid, config=config)
+
+
+def _ordered(names: Any) -> tuple[str, ...]:
+    """A node's ``after``: the spec's list as written, an engine's set (edges found as tasks are announced) sorted."""
+    return tuple(sorted(names) if isinstance(names, set) else names or ())
 
 
 def _loads(text: str | None) -> Any:

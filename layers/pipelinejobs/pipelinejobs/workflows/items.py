@@ -15,6 +15,9 @@ One partition per workflow, ``pk = WF#<uuid>``:
 * ``QUEUE#<name>#<index, 6 digits>``: a job waiting to be launched; ``granted`` once it holds a place;
   deleted once launched.
 
+An engine's run (``engines/tracker.py``) is a workflow whose item and nodes carry ``engine``; its partition
+also holds ``ALIAS#``, ``OUT#`` and ``EV#`` items (the tracker's, documented there).
+
 ``begins_with(sk, "WORKFLOW")`` reads the workflow and every node, counts included, in one Query. The
 workflow item is also in the ``catalog`` index under ``gsi2pk = WORKFLOWS`` with
 ``gsi_sk = <state>#<created>#<uuid>``, so ``list(state, since)`` is a key condition, never a Scan.
@@ -42,6 +45,8 @@ QUEUE_PREFIX = "QUEUE#"
 CATALOG_KEY = "WORKFLOWS"
 CATALOG_INDEX = "catalog"
 
+#: Rounds of a batch read or write whose unprocessed part is sent again (botocore's retries back off in each).
+_BATCH_ROUNDS = 5
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 #: An attribute name in an expression (lowercase; keywords are uppercase, placeholders start with : or #).
 _NAME = re.compile(r"(?<![:#\w])([a-z_][a-z0-9_]*)(?![\w(])")
@@ -161,6 +166,20 @@ class Table:
                 return
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
+    def get_many(self, uuid: str, sks: list[str]) -> Iterator[dict[str, Any]]:
+        """The items of the workflow with these sort keys that exist (BatchGetItem, 100 at a time)."""
+        for start in range(0, len(sks), 100):
+            keys = [to_attributes({"pk": pk(uuid), "sk": sk}) for sk in sks[start:start + 100]]
+            request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
+            for _ in range(_BATCH_ROUNDS):
+                answer = self._call("batch_get_item", RequestItems=request)
+                yield from map(from_attributes, answer.get("Responses", {}).get(self.name, []))
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise StorageUnavailable("DynamoDB left items of a batch read unread; retry later")
+
     def catalog(self, state: str | None, since: str | None) -> Iterator[dict[str, Any]]:
         condition, names = "gsi2pk = :key", {":key": CATALOG_KEY}
         if state and since:
@@ -209,6 +228,18 @@ class Table:
         except _ConditionFailed:
             return None
         return from_attributes(answer.get("Attributes"))
+
+    def put_many(self, rows: list[dict[str, Any]]) -> None:
+        """Put these items, whatever was there (BatchWriteItem, 25 at a time)."""
+        for start in range(0, len(rows), 25):
+            request: dict[str, Any] = {self.name: [{"PutRequest": {"Item": to_attributes(row)}}
+                                                   for row in rows[start:start + 25]]}
+            for _ in range(_BATCH_ROUNDS):
+                request = self._call("batch_write_item", RequestItems=request).get("UnprocessedItems") or {}
+                if not request:
+                    break
+            else:
+                raise StorageUnavailable("DynamoDB left items of a batch write unwritten; retry later")
 
     def delete(self, uuid: str, sk: str) -> None:
         self._call("delete_item", TableName=self.name, Key=to_attributes({"pk": pk(uuid), "sk": sk}))

@@ -78,8 +78,15 @@ class Workflow:
     stopped: str | None = None
     created: str = ""
     updated: str = ""
-    #: The spec as submitted, its defaults filled in.
+    #: The spec as submitted, its defaults filled in (an engine's run: its name and engine).
     spec: dict[str, Any] = field(default_factory=dict)
+    #: The engine that runs it (engines/), None for a workflow submitted as a spec.
+    engine: str | None = None
+    #: How many tasks the engine said its current run plans (None if it did not say).
+    expected: int | None = None
+    #: How many of those the engine never started (``expected`` less the tasks it announced); None without
+    #: ``expected``.
+    never_ran: int | None = None
 
     @property
     def ended(self) -> bool:

@@ -164,7 +164,9 @@ class Consumer:
         if not new:
             return
         name = new["name"]
-        if progress.ready(new) and not progress.ready(old):
+        # An engine's node (it carries ``engine``) is never released here: the engine runs it, and the tracker
+        # (engines/tracker.py) writes its slots as the engine announces its tasks.
+        if progress.ready(new) and not progress.ready(old) and not new.get("engine"):
             self.release(uuid, new)
         if progress.complete(new) and not progress.complete(old):
             for child in new.get("children") or ():
@@ -342,8 +344,8 @@ class Consumer:
     # ---- 5, 6: the workflow's own item --------------------------------------------------
 
     def workflow_changed(self, uuid: str, old: dict[str, Any], new: dict[str, Any]) -> None:
-        if not new:
-            return
+        if not new or new.get("engine"):
+            return  # an engine's workflow ends on the engine's word (engines/tracker.py), and has nothing queued
         settled = new.get("settled") or set()
         if new["state"] == RUNNING and len(settled) >= int(new["node_count"]):
             end = FINISHED if len(new.get("complete") or ()) >= int(new["node_count"]) else FAILED
