@@ -95,6 +95,30 @@ def test_concurrent_transactions_lose_no_write(sfn: Harness):
     assert pipelinejobs.get_job(job.uuid).record.version == len(history)
 
 
+def test_a_cancelled_transaction_leaves_the_tables_stream_readable(sfn: Harness):
+    """moto rolls a cancelled transaction back to a copy of the table, stream included: a reader's shard iterator
+    (which holds the stream it was made on) was left on the old one, seeing the cancelled write's record and
+    nothing after it."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = pipelinejobs.Config.from_env().table
+    dynamodb = boto3.client("dynamodb")
+    tables = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables
+    stream, seen = tables[table].stream_shard, len(tables[table].stream_shard.items)
+    key = {"pk": {"S": "T#cancelled"}, "sk": {"S": "x"}}
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": key}},
+            {"ConditionCheck": {"TableName": table, "Key": {"pk": {"S": "T#none"}, "sk": {"S": "x"}},
+                                "ConditionExpression": "attribute_exists(pk)"}}])
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "T#after"}, "sk": {"S": "x"}})
+
+    assert tables[table].stream_shard is stream
+    assert [record.to_json()["dynamodb"]["Keys"]["pk"]["S"] for record in stream.items[seen:]] == ["T#after"]
+    assert "Item" not in dynamodb.get_item(TableName=table, Key=key)
+
+
 def test_eventbridge_rules_deliver_to_lambda_targets(sfn: Harness):
     """moto 5.2.1 raises NotImplementedError for a Lambda target; the template's EventBridgeRule events need it."""
     delivered: list[dict] = []

@@ -159,14 +159,18 @@ class _Tracker:
             return  # a late word of a run that ended: its never-run nodes stay so
         for name, count in (event.planned or {}).items():
             # A planned node waits (or waits again, in a re-run) until its first task is announced.
-            fields = "SET name = :name, engine = :engine, order = if_not_exists(order, :order), planned = :n"
-            params = {":name": name, ":engine": event.engine, ":order": time.time_ns() // 1000, ":n": count}
-            waits = self.table.update(uuid, items.node_sk(name), f"{fields}, state = :waiting REMOVE reason",
-                                      condition="attribute_not_exists(state) OR state = :never",
-                                      params={**params, ":waiting": progress.WAITING, ":never": progress.NEVER_RUN},
-                                      returns="UPDATED_NEW")
-            if waits is None:
-                self.table.update(uuid, items.node_sk(name), fields, params=params)
+            if not self._new_node(uuid, name, event.engine, progress.WAITING, planned=count):
+                self.table.update(uuid, items.node_sk(name), "SET planned = :n", params={":n": count})
+                self.table.update(uuid, items.node_sk(name), "SET state = :waiting REMOVE reason",
+                                  condition="state = :never",
+                                  params={":waiting": progress.WAITING, ":never": progress.NEVER_RUN})
+
+    def _new_node(self, uuid: str, name: str, engine: str, state: str, **fields: Any) -> bool:
+        """Put a node if it is new (False if it was there). Nodes are put, never upserted by an update: the
+        consumer reads every node from its stream records, and an upsert's first record may hold only its key
+        (moto's does)."""
+        return self.table.put_new({"pk": items.pk(uuid), "sk": items.node_sk(name), "name": name, "engine": engine,
+                                   "order": time.time_ns() // 1000, "state": state, **fields})
 
     def _ended(self, uuid: str, record: dict[str, Any], event: RunEvent) -> None:
         """End the workflow (once: conditional on RUNNING); then the nodes the run planned and never started are
@@ -263,15 +267,14 @@ class _Tracker:
         the same transaction), find its parents from its inputs, draw their edges, and create its job."""
         parents = self._producers(uuid, event.inputs)
         if new_slot:
+            self._new_node(uuid, event.name, event.engine, progress.RELEASED)
             slot = {"pk": items.pk(uuid), "sk": items.slot_sk(event.name, index), "node": event.name, "index": index,
                     "task": event.task, "uuid": job_uuid, "attempt": event.attempt}
             self.table.transact([
                 put_action(slot),
-                update_action(uuid, items.node_sk(event.name),
-                              "SET name = :name, engine = :engine, order = if_not_exists(order, :order), "
-                              "state = :released REMOVE reason ADD total :one",
-                              params={":name": event.name, ":engine": event.engine, ":one": 1,
-                                      ":order": time.time_ns() // 1000, ":released": progress.RELEASED}),
+                update_action(uuid, items.node_sk(event.name), "SET state = :released REMOVE reason ADD total :one",
+                              condition="attribute_exists(sk)",
+                              params={":one": 1, ":released": progress.RELEASED}),
                 update_action(uuid, items.WORKFLOW_SK, "ADD announced :one", params={":one": 1}),
             ])  # False: counted by an earlier delivery
         upstream = {node for _, node in parents.values()} - {event.name}
@@ -282,8 +285,8 @@ class _Tracker:
         _, created = create_job(
             self.pipeline.uuid, event.data, key=compact_json([uuid, event.task]),
             parents=sorted({job for job, _ in parents.values()}), trusted=True,
-            create_data={"engine": event.engine, "run": event.run, "task": event.task}, source=self.source,
-            workflow={"uuid": uuid, "node": event.name, "index": index}, config=self.config)
+            create_data={"engine": {"name": event.engine, "run": event.run, "task": event.task}}, source=self.source,
+            workflow={"uuid": uuid, "node": event.name, "index": index, "engine": event.engine}, config=self.config)
         return created
 
     def _next_attempt(self, uuid: str, event: TaskEvent, place: str, job_uuid: str) -> None:

@@ -18,7 +18,9 @@ checks each change still takes effect.
   continue-as-new) then fails with ``KeyError: 'StateMachineArn'``. The original is restored here.
 * moto's DynamoDB rolls a failed transaction back by restoring a copy of the whole table taken
   when it began, so a write another thread committed meanwhile is lost with it (a history entry
-  without its version bump). Real DynamoDB isolates transactions; here writes are serialised.
+  without its version bump). Real DynamoDB isolates transactions; here writes are serialised. The copy
+  also holds a copy of the table's stream: every reader's shard iterator stays on the old one and sees no
+  record again. Here the restored table keeps the stream it had, less the records of the cancelled writes.
 * ``StopExecution`` of an execution whose Task waits for a task token (``.waitForTaskToken``) marks the
   program stopped but leaves the Task waiting on its token (until its timeout, a year by default), so the
   execution stays RUNNING. AWS aborts it at once. Here a stop also interrupts the execution's callback
@@ -61,8 +63,9 @@ MOTO_VERSION = "5.2.1"
 #: An in-process Lambda function: the invocation's event in, its JSON-able result out.
 Handler = Callable[[Any], Any]
 
+TRANSACT = "transact_write_items"
 #: DynamoDBBackend methods that write; each holds _DYNAMODB_WRITES while it runs.
-DYNAMODB_WRITERS = ("put_item", "update_item", "delete_item", "transact_write_items")
+DYNAMODB_WRITERS = ("put_item", "update_item", "delete_item", TRANSACT)
 _DYNAMODB_WRITES = threading.RLock()
 
 
@@ -101,7 +104,8 @@ def apply(functions: MutableMapping[str, Handler] | None = None) -> Patches:
     patches.replace(sfn_parser_models, "copy", types.SimpleNamespace(deepcopy=clone_without_executions))
     patches.replace(StateTaskService, "_normalise_parameters", normalise_to_boto_shape)
     for name in DYNAMODB_WRITERS:
-        patches.replace(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
+        write = getattr(DynamoDBBackend, name)
+        patches.replace(DynamoDBBackend, name, _serialised(_keeping_streams(write) if name == TRANSACT else write))
     patches.replace(Rule, "send_to_targets", _with_lambda_targets(Rule.send_to_targets))
     patches.replace(ParserExecution, "stop", _stop_interrupting_callbacks(ParserExecution.stop))
     for name in ("set_error", "set_timed_out"):
@@ -153,6 +157,24 @@ def _serialised(write: Callable[..., Any]) -> Callable[..., Any]:
             return write(*args, **kwargs)
 
     return serialised
+
+
+def _keeping_streams(transact: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(transact)
+    def transact_keeping_streams(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        streams = {name: (table.stream_shard, len(table.stream_shard.items))
+                   for name, table in self.tables.items() if table.stream_shard is not None}
+        try:
+            return transact(self, *args, **kwargs)
+        except Exception:
+            for name, (shard, length) in streams.items():
+                restored = self.tables.get(name)
+                if restored is not None and restored.stream_shard is not shard:  # rolled back to its copy
+                    restored.stream_shard, shard.table = shard, restored
+                    del shard.items[length:]
+            raise
+
+    return transact_keeping_streams
 
 
 def _with_lambda_targets(send_to_targets: Callable[..., None]) -> Callable[..., None]:

@@ -143,8 +143,9 @@ class Consumer:
                           params={":one": 1, **({":minus": -1} if before else {})}),
         ]
         self.table.transact(actions)  # False: counted before (a redelivery); what follows is idempotent
-        if progress.live(before) and not progress.live(after):  # it ended: its place under max_concurrency is free
-            self._give_back(uuid, node, index)
+        if progress.live(before) and not progress.live(after) and not place.get("engine"):
+            self._give_back(uuid, node, index)  # it ended: its place under max_concurrency is free (an engine's
+            # job held none: the engine launched it)
         if after == "FAILED":
             self.table.update(uuid, items.WORKFLOW_SK, "SET stopped = :why",
                               condition="attribute_not_exists(stopped) AND #state = :running AND on_failure = :stop",
