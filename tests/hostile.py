@@ -10,6 +10,7 @@ is a function of them, drawn inside the test with ``st.data()``.
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from typing import Any
 
@@ -83,6 +84,28 @@ def bad_tokens(secret: str, uuid: str) -> st.SearchStrategy[str | None]:
         st.builds(lambda junk, at: good[:at] + junk + good[at:], st.sampled_from(INJECTIONS) | odd_text,
                   st.integers(0, 16)).filter(lambda t: t != good),
     )
+
+
+def bad_pipeline_tokens(secret: str, pipeline_uuid: str, other_pipeline: str) -> dict[str, str]:
+    """Tokens that must not open ``pipeline_uuid``'s engine routes (each a 401, the same answer), by what is wrong
+    with them: forged, expired, another pipeline's, edited, malformed, or another kind of token. Each is text that
+    can stand in a URL's path."""
+    good = tokens.pipeline_token(secret, pipeline_uuid)
+    return {
+        "forged": good[:8] + secrets.token_hex(20),
+        "forged under another secret": tokens.pipeline_token("not-the-secret", pipeline_uuid),
+        "expired": tokens.pipeline_token(secret, pipeline_uuid, hours=1, at=time.time() - 3 * 3600),
+        "expiry pushed back": f"{int(good[:8], 16) + 1:08x}" + good[8:],
+        "other pipeline's": tokens.pipeline_token(secret, other_pipeline),
+        "a character changed": good[:-1] + ("0" if good[-1] != "0" else "1"),
+        "uppercased": good.upper(),
+        "too short": good[:-1],
+        "too long": good + "0",
+        "not hex": "g" + good[1:],
+        "admin's": tokens.admin_token(secret),
+        "a viewer's": tokens.viewer_token(secret),
+        "a job's": tokens.job_token(secret, pipeline_uuid),
+    }
 
 
 def path_tricks(uuid: str) -> st.SearchStrategy[str]:

@@ -266,7 +266,8 @@ for _command in (*runs.COMMANDS, *access.COMMANDS, *admin.COMMANDS, *cost.COMMAN
 
 def _accept_json_after(group: click.Group) -> None:
     """Give every command with a JSON form ``--json`` after its name too (``stat --json``), as the group's
-    own: eager, so it is set before any other value is checked."""
+    own: eager, so it is set before any other value is checked. A command with a ``--json`` of its own keeps
+    it alone (a second one has click warn on every run, before the one-line error)."""
 
     def as_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         if value:
@@ -275,7 +276,7 @@ def _accept_json_after(group: click.Group) -> None:
     for name, command in group.commands.items():
         if isinstance(command, click.Group):
             _accept_json_after(command)
-        elif name not in TEXT_COMMANDS:
+        elif name not in TEXT_COMMANDS and not any("--json" in param.opts for param in command.params):
             command.params.append(click.Option(["--json"], is_flag=True, expose_value=False, is_eager=True,
                                                callback=as_json, help="Machine-readable JSON output."))
 
