@@ -8,8 +8,10 @@ a shuffled order, the base tree's package first on ``PYTHONPATH``; the verdict i
 ratios (this tree / base), which a burst of load from elsewhere sways less than a median of either side.
 
     git worktree add /tmp/base <commit>     # or a clone at the base commit
-    .venv/bin/python bench/compare_imports.py --base /tmp/base [--rounds 20]
+    .venv/bin/python bench/compare_imports.py --base /tmp/base [--short] [--rounds 20]
 
+Without ``--base`` (as ``scripts/bench-short`` runs it) the tree is compared with itself: the ratios are then the
+pairing's own noise on this machine, the margin within which a comparison of two commits says nothing.
 Informational (no goal): the goal is ``cold_import.py``'s, against boto3.
 """
 
@@ -41,7 +43,8 @@ def import_ms(root: Path, function: str) -> float:
 
 def main() -> None:
     cli = benchkit.parser(__doc__)
-    cli.add_argument("--base", type=Path, required=True, help="the other checkout (its functions/ and layers/)")
+    cli.add_argument("--base", type=Path, default=benchkit.ROOT,
+                     help="the other checkout (its functions/ and layers/); default: this one (the noise)")
     cli.add_argument("--rounds", type=int, help="fresh processes per handler and tree (default 20; 7 with --short)")
     args = cli.parse_args()
     rounds = args.rounds or (7 if args.short else 20)
