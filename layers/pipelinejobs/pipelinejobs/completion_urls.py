@@ -21,14 +21,13 @@ stack's tests) sets ``PIPELINEJOBS_CALLBACKS_TO_PRIVATE_ADDRESSES=1``.
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from urllib.parse import SplitResult, urlsplit
 
+from .config import ALLOW_PRIVATE_ENV, Config
 from .errors import InvalidEvent
 
 MAX_LENGTH = 2048
-ALLOW_PRIVATE_ENV = "PIPELINEJOBS_CALLBACKS_TO_PRIVATE_ADDRESSES"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -118,7 +117,7 @@ def public_addresses(host: str, port: int) -> list[str]:
     except socket.gaierror as exc:
         raise OSError(f"cannot resolve {host}: {exc}") from None  # a network failure: retried
     addresses = list(dict.fromkeys(info[4][0] for info in found))
-    if os.environ.get(ALLOW_PRIVATE_ENV) != "1":
+    if not Config.current().allow_private_callbacks:
         private = [a for a in addresses if not _public(ipaddress.ip_address(a.split("%")[0]))]
         if private:
             raise ForbiddenAddress(f"{host} resolves to {', '.join(private)}, not a public address "

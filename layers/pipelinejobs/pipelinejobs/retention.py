@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from .records import JobRecord
+from .storage.models import JOB_SK, job_uuid
 
 #: A TTL deletion's stream record is made by DynamoDB itself, as this principal.
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
-_JOB_PK_PREFIX = "JOB#"
 
 
 def expires_at(job: JobRecord, now: str, days: int | None) -> int | None:
@@ -35,7 +35,6 @@ def expired_job(record: Any) -> str | None:
     identity = (record.raw_event.get("userIdentity") or {}) if hasattr(record, "raw_event") else {}
     keys = record.dynamodb.keys if record.dynamodb is not None else {}
     if (record.event_name is None or record.event_name.name != "REMOVE" or identity.get("type") != "Service"
-            or identity.get("principalId") != TTL_PRINCIPAL or keys.get("sk") != "JOB"):
+            or identity.get("principalId") != TTL_PRINCIPAL or keys.get("sk") != JOB_SK):
         return None
-    pk = keys.get("pk") or ""
-    return pk[len(_JOB_PK_PREFIX):] if pk.startswith(_JOB_PK_PREFIX) else None
+    return job_uuid(keys.get("pk") or "")

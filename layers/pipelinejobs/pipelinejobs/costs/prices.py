@@ -11,14 +11,13 @@ priced with, so an estimate read later says what it was computed from.
 from __future__ import annotations
 
 import json
-import os
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from ..config import PRICES_ENV, Config
 from ..errors import ConfigurationError
 
-PRICES_ENV = "PIPELINEJOBS_PRICES"
 #: The keys that describe the table rather than price something.
 LABELS = ("date", "region", "currency", "source")
 
@@ -65,5 +64,5 @@ def _overridden(setting: str) -> Prices:
 
 def current() -> Prices:
     """The prices in force: the packaged ones, or the user's (``PIPELINEJOBS_PRICES``) over them."""
-    setting = os.environ.get(PRICES_ENV)
+    setting = Config.current().prices
     return _overridden(setting) if setting else _packaged()

@@ -23,7 +23,6 @@ redrive policy still stops it: nothing is retried forever, nothing is dropped.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -31,14 +30,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from .. import frontdoor
 from ..clients import client
+from ..config import Config
 from ..errors import InvalidTransition, PipelineJobsError
-
-DLQ_URL_ENV = "PIPELINEJOBS_DLQ_URL"
 
 
 def _dead_letter(record: SQSRecord, error: PipelineJobsError) -> None:
     """Move a message no retry can fix to the dead-letter queue; without one, let SQS retry it."""
-    queue_url = os.environ.get(DLQ_URL_ENV)
+    queue_url = Config.current().dlq_url
     if not queue_url:
         raise error
     attributes = {"error": type(error).__name__, "status": str(error.status_code), "message": str(error)[:1024]}

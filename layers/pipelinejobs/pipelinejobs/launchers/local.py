@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import failures
-from ..config import MAX_DATA_BYTES
+from ..config import MAX_DATA_BYTES, Config
 from ..events import TOO_DEEP, compact_json, nested_too_deeply
 from . import local_runner
 from .base import Launched, Launcher, LaunchRequest, Phase, TaskStatus
@@ -52,7 +52,7 @@ _launched_lock = threading.Lock()
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("PIPELINEJOBS_LOCAL_DIR") or Path(tempfile.gettempdir()) / "pipelinejobs-local")
+    return Path(Config.current().local_dir or Path(tempfile.gettempdir()) / "pipelinejobs-local")
 
 
 class LocalLauncher(Launcher):

@@ -11,7 +11,6 @@ so it is there however large the data.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -20,13 +19,12 @@ from ..clients import client
 from ..config import Config
 from ..events import compact_json
 from ..service import get_store
+from ..storage.models import JOB_SK
 
 SOURCE = "pipelinejobs"
 DETAIL_TYPE = "PipelineJob State Change"
-EVENT_BUS_ENV = "PIPELINEJOBS_EVENT_BUS"
 #: Event data up to this size (compact JSON) is published whole; larger data is summarised by its keys.
 SUMMARY_MAX_BYTES = 2048
-_JOB_SK = "JOB"
 
 
 def _plain(value: Any) -> Any:
@@ -52,7 +50,7 @@ def state_change(record: DynamoDBRecord) -> dict[str, Any] | None:
     if stream is None or record.event_name is None or record.event_name.name not in ("INSERT", "MODIFY"):
         return None
     new, old = stream.new_image, stream.old_image
-    if new.get("sk") != _JOB_SK or new.get("state") == old.get("state"):
+    if new.get("sk") != JOB_SK or new.get("state") == old.get("state"):
         return None
     seq = int(new["version"])
     data = _entry_data(new["uuid"], seq)
@@ -78,7 +76,7 @@ class PublishFailed(RuntimeError):
 def put_events(changes: list[dict[str, Any]]) -> list[PublishFailed | None]:
     """Publish changes, up to ``MAX_ENTRIES`` a PutEvents call, in order. Returns, for each change, None if
     EventBridge took it, else why not: a refused entry fails its own change, a failed call its whole chunk."""
-    bus = os.environ.get(EVENT_BUS_ENV) or "default"
+    bus = Config.current().event_bus
     outcomes: list[PublishFailed | None] = []
     for start in range(0, len(changes), MAX_ENTRIES):
         chunk = changes[start:start + MAX_ENTRIES]

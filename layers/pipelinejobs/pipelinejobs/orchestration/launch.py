@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,7 +53,7 @@ class Started:
 
 
 def state_machine_arn() -> str:
-    arn = os.environ.get("PIPELINEJOBS_STATE_MACHINE_ARN")
+    arn = Config.current().state_machine_arn
     if not arn:
         raise ConfigurationError("PIPELINEJOBS_STATE_MACHINE_ARN is not set: name the job state machine")
     return arn

@@ -24,7 +24,7 @@ from pynamodb.models import Model
 from .. import clients
 from ..config import Config
 from .dynamodb import _translating
-from .models import bind, job_pk
+from .models import bind, job_pk, job_uuid
 
 COST_SK = "COST"
 DELIVERY_PREFIX = "CB#"
@@ -101,7 +101,7 @@ class Annex:
     def costs(self, uuids: list[str]) -> dict[str, dict[str, Any]]:
         """The estimates of ``uuids`` that have one (BatchGetItem, 100 keys a request)."""
         items = self.Cost.batch_get([(job_pk(uuid), COST_SK) for uuid in dict.fromkeys(uuids)])
-        return {item.pk.removeprefix("JOB#"): item.estimate for item in items}
+        return {job_uuid(item.pk): item.estimate for item in items}
 
     @_translating
     def put_delivery(self, delivery: Delivery) -> None:

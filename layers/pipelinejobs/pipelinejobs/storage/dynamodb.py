@@ -46,7 +46,6 @@ from ..errors import StorageUnavailable, WriteConflict
 from ..events import is_derived
 from ..identity import shard
 from ..records import (
-    ORCHESTRATION_FIELDS,
     DueJob,
     HistoryEntry,
     HistoryPage,
@@ -68,10 +67,10 @@ from .models import (
     by_pipeline_pk,
     catalog_pk,
     due_partition,
-    due_shard,
     event_sk,
-    gsi_sk,
     job_pk,
+    job_record,
+    job_values,
     marker_sk,
     pipeline_pk,
     rejection_sk,
@@ -119,35 +118,7 @@ class DynamoDBJobStore(JobStore):
     # ---- conversions --------------------------------------------------------------
 
     def _job_item(self, job: JobRecord):
-        # version 0 means "not stored yet": left unset, PynamoDB saves it as 1 on condition it is absent.
-        versioned = {"version": job.version} if job.version else {}
-        return self.models.job(
-            pk=job_pk(job.uuid), sk=JOB_SK, uuid=job.uuid, pipeline_uuid=job.pipeline_uuid, state=job.state,
-            last_event=job.last_event, created=job.created, updated=job.updated, started=job.started,
-            path=job.path, data=job.data, parents=job.parents, callback_url=job.callback_url,
-            callback_changes=job.callback_changes or None, rejections=job.rejections, generation=job.generation,
-            last_heartbeat=job.last_heartbeat, workflow=job.workflow,
-            heartbeat_seconds=job.heartbeat_seconds, due_at=job.due_at, expires_at=job.expires_at,
-            due_shard=due_shard(job.uuid) if job.heartbeat_seconds else None,
-            **{name: getattr(job, name) for name in ORCHESTRATION_FIELDS}, **versioned,
-            gsi1pk=by_pipeline_pk(job.pipeline_uuid, shard(job.uuid)), gsi2pk=catalog_pk(shard(job.uuid)),
-            gsi_sk=gsi_sk(job.state, job.created, job.uuid),
-        )
-
-    @staticmethod
-    def _job_record(item) -> JobRecord:
-        return JobRecord(
-            uuid=item.uuid, pipeline_uuid=item.pipeline_uuid, state=item.state, last_event=item.last_event,
-            created=item.created, updated=item.updated, path=item.path, data=item.data or {},
-            parents=list(item.parents or []), started=item.started, version=int(item.version),
-            rejections=int(item.rejections or 0), callback_url=item.callback_url,
-            callback_changes=bool(item.callback_changes), run_id=item.run_id,
-            execution_arn=item.execution_arn, attempt=int(item.attempt or 0), launch=item.launch,
-            task_token=item.task_token, generation=int(item.generation or 0), last_heartbeat=item.last_heartbeat,
-            workflow=item.workflow,
-            heartbeat_seconds=int(item.heartbeat_seconds) if item.heartbeat_seconds else None, due_at=item.due_at,
-            expires_at=int(item.expires_at) if item.expires_at else None,
-        )
+        return self.models.job(**{name: value for name, value in job_values(job).items() if value is not None})
 
     def _event_item(self, uuid: str, entry: HistoryEntry):
         return self.models.event(
@@ -170,7 +141,7 @@ class DynamoDBJobStore(JobStore):
         try:
             if event_id is None:
                 try:
-                    return self._job_record(Job.get(job_pk(uuid), JOB_SK, consistent_read=True)), None
+                    return job_record(Job.get(job_pk(uuid), JOB_SK, consistent_read=True)), None
                 except DoesNotExist:
                     return None, None
             with TransactGet(connection=self._connection) as read:
@@ -183,20 +154,15 @@ class DynamoDBJobStore(JobStore):
         if marker is not None:
             seen = IdMarker(Outcome(uuid, marker.name, marker.state, marker.previous_state, int(marker.seq),
                                     applied=True, duplicate=True), scope=marker.scope)
-        return (self._job_record(job) if job else None), seen
+        return (job_record(job) if job else None), seen
 
     def commit_applied(self, before: JobRecord, after: JobRecord, entry: HistoryEntry,
                        replaces: IdMarker | None = None) -> None:
         Job, Marker = self.models.job, self.models.marker
-        actions = [
-            Job.state.set(after.state), Job.last_event.set(after.last_event), Job.updated.set(after.updated),
-            Job.gsi_sk.set(gsi_sk(after.state, after.created, after.uuid)),
-        ]
-        for name in ("started", "generation", "last_heartbeat", "due_at", "expires_at", *ORCHESTRATION_FIELDS):
-            value = getattr(after, name)
-            if value != getattr(before, name):
-                attribute = getattr(Job, name)
-                actions.append(attribute.remove() if value is None else attribute.set(value))
+        # Every attribute the event changed, index keys included; the version is PynamoDB's (set and checked).
+        old, new = job_values(before), job_values(after)
+        actions = [getattr(Job, name).remove() if value is None else getattr(Job, name).set(value)
+                   for name, value in new.items() if value != old[name] and name != "version"]
         # A heartbeat moves the deadline without a new version: the deadline read is a condition too.
         deadline_read = None if before.due_at is None else Job.due_at == before.due_at
         try:

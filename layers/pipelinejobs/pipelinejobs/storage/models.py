@@ -29,10 +29,14 @@ The index definitions here must match ``template.yaml``; a unit test checks it.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
+from typing import Any
 
 from pynamodb.attributes import (
+    Attribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -46,6 +50,7 @@ from pynamodb.models import Model
 from ..clients import MAX_ATTEMPTS, TIMEOUTS
 from ..config import env_region
 from ..identity import shard
+from ..records import JobRecord, JobSummary
 
 JOB_SK = "JOB"
 #: Sort key of a deleted job's tombstone: present from the request that deletes the job item until the
@@ -54,12 +59,65 @@ JOB_SK = "JOB"
 DELETING_SK = "DELETING"
 PIPELINE_SK = "PIPELINE"
 PIPELINES_KEY = "PIPELINES"
-#: Non-key attributes copied into both indexes: what a `stat` table shows.
-INDEX_ATTRIBUTES = ["uuid", "pipeline_uuid", "state", "last_event", "created", "updated", "started", "name"]
+#: Non-key attributes copied into both indexes: what a `stat` table shows (a job's summary), and a pipeline's name.
+INDEX_ATTRIBUTES = [*(f.name for f in dataclasses.fields(JobSummary)), "name"]
 
 
 #: What the sweep needs of a due job, besides its keys: what the ``fail`` it sends says.
 DUE_ATTRIBUTES = ["uuid", "heartbeat_seconds", "last_heartbeat"]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How a ``JobRecord`` field is kept on the job item: its attribute, and its value each way."""
+
+    attribute: Callable[[], Attribute]
+    #: The record's value as the item holds it; None leaves the attribute off the item.
+    stored: Callable[[Any], Any] = _same
+    #: The item's value (None when absent) as the record holds it.
+    read: Callable[[Any], Any] = _same
+
+
+#: Rules by a field's annotated type (records.py's annotations are strings), so that a new ``JobRecord`` field of a
+#: known type is stored, read back, updated by an event and removed with no other edit; a type with no rule
+#: here fails the import of this module, and so every test, until it gets one.
+TYPE_RULES: dict[str, FieldRule] = {
+    "str": FieldRule(UnicodeAttribute),
+    "str | None": FieldRule(partial(UnicodeAttribute, null=True)),
+    "int": FieldRule(partial(NumberAttribute, default=0), read=lambda value: int(value or 0)),
+    "int | None": FieldRule(partial(NumberAttribute, null=True),
+                            read=lambda value: None if value is None else int(value)),
+    # A flag is absent unless set: not one byte more on the jobs that leave it false.
+    "bool": FieldRule(partial(BooleanAttribute, null=True), stored=lambda value: value or None, read=bool),
+    "dict[str, Any]": FieldRule(partial(JSONAttribute, default=dict), read=lambda value: value or {}),
+    "dict[str, Any] | None": FieldRule(partial(JSONAttribute, null=True)),
+    "list[str]": FieldRule(partial(ListAttribute, of=UnicodeAttribute, default=list),
+                           read=lambda value: list(value or [])),
+}
+#: Fields whose rule is their own, not their type's. The version is the optimistic lock: PynamoDB's version
+#: attribute, left unset at 0 ("not stored yet") so that the first save is conditional on the item's absence.
+FIELD_RULES: dict[str, FieldRule] = {"version": FieldRule(VersionAttribute, stored=lambda value: value or None,
+                                                          read=int)}
+
+
+def field_rules(record: type) -> dict[str, FieldRule]:
+    """The rule of each field of the dataclass ``record``; TypeError naming a field whose type has none."""
+    rules = {}
+    for field in dataclasses.fields(record):
+        rule = FIELD_RULES.get(field.name) or TYPE_RULES.get(str(field.type))
+        if rule is None:
+            raise TypeError(f"{record.__name__}.{field.name}: no storage rule for its type {field.type!r} "
+                            "(add one to storage.models.TYPE_RULES)")
+        rules[field.name] = rule
+    return rules
+
+
+#: Every ``JobRecord`` field and how the job item keeps it: the one list the model and both mappings are made from.
+JOB_FIELDS: dict[str, FieldRule] = field_rules(JobRecord)
 
 
 def due_partition(n: int) -> str:
@@ -72,8 +130,16 @@ def due_shard(uuid: str) -> str:
     return due_partition(shard(uuid))
 
 
+JOB_PK_PREFIX = "JOB#"
+
+
 def job_pk(uuid: str) -> str:
-    return f"JOB#{uuid}"
+    return f"{JOB_PK_PREFIX}{uuid}"
+
+
+def job_uuid(pk: str) -> str | None:
+    """The uuid of the job whose partition ``pk`` is (None: not a job's)."""
+    return pk.removeprefix(JOB_PK_PREFIX) if pk.startswith(JOB_PK_PREFIX) else None
 
 
 def event_sk(seq: int) -> str:
@@ -105,6 +171,24 @@ def by_pipeline_pk(pipeline_uuid: str, shard: int) -> str:
 def catalog_pk(shard: int) -> str:
     """The catalog index's partition holding shard ``shard`` of every job."""
     return f"J#{shard}"
+
+
+def job_keys(job: JobRecord) -> dict[str, str | None]:
+    """The job item's keys and its indexes' (None: not in the sparse ``due`` index), derived from the record."""
+    n = shard(job.uuid)
+    return {"pk": job_pk(job.uuid), "sk": JOB_SK, "gsi1pk": by_pipeline_pk(job.pipeline_uuid, n),
+            "gsi2pk": catalog_pk(n), "gsi_sk": gsi_sk(job.state, job.created, job.uuid),
+            "due_shard": due_shard(job.uuid) if job.heartbeat_seconds else None}
+
+
+def job_values(job: JobRecord) -> dict[str, Any]:
+    """Every attribute of the job item of ``job``, as stored (None: absent)."""
+    return {name: rule.stored(getattr(job, name)) for name, rule in JOB_FIELDS.items()} | job_keys(job)
+
+
+def job_record(item: Any) -> JobRecord:
+    """The record a job item holds."""
+    return JobRecord(**{name: rule.read(getattr(item, name)) for name, rule in JOB_FIELDS.items()})
 
 
 @dataclass(frozen=True)
@@ -169,40 +253,14 @@ def bind(table: str, host: str | None, region: str | None) -> Models:
         pk = UnicodeAttribute(hash_key=True)
         sk = UnicodeAttribute(range_key=True)
 
-    class JobItem(Keyed):
-        Meta = make_meta()
-        uuid = UnicodeAttribute()
-        pipeline_uuid = UnicodeAttribute()
-        state = UnicodeAttribute()
-        last_event = UnicodeAttribute()
-        created = UnicodeAttribute()
-        updated = UnicodeAttribute()
-        started = UnicodeAttribute(null=True)
-        path = UnicodeAttribute()
-        data = JSONAttribute(default=dict)
-        parents = ListAttribute(of=UnicodeAttribute, default=list)
-        callback_url = UnicodeAttribute(null=True)
-        callback_changes = BooleanAttribute(null=True)  # absent unless asked for: no byte more on other jobs
-        rejections = NumberAttribute(default=0)
-        run_id = UnicodeAttribute(null=True)
-        execution_arn = UnicodeAttribute(null=True)
-        attempt = NumberAttribute(default=0)
-        launch = JSONAttribute(null=True)
-        task_token = UnicodeAttribute(null=True)
-        generation = NumberAttribute(default=0)
-        last_heartbeat = UnicodeAttribute(null=True)
-        workflow = JSONAttribute(null=True)
-        heartbeat_seconds = NumberAttribute(null=True)
-        due_shard = UnicodeAttribute(null=True)
-        due_at = UnicodeAttribute(null=True)
-        expires_at = NumberAttribute(null=True)
-        version = VersionAttribute()
-        gsi1pk = UnicodeAttribute()
-        gsi2pk = UnicodeAttribute()
-        gsi_sk = UnicodeAttribute()
-        by_pipeline = PipelineJobsIndexByPipeline()
-        catalog = CatalogIndex()
-        due = DueIndex()
+    # The job's fields from JOB_FIELDS; its index keys (job_keys) and the indexes beside them.
+    JobItem = type(Keyed)("JobItem", (Keyed,), {
+        "__module__": __name__, "__qualname__": "JobItem", "Meta": make_meta(),
+        **{name: rule.attribute() for name, rule in JOB_FIELDS.items()},
+        "due_shard": UnicodeAttribute(null=True), "gsi1pk": UnicodeAttribute(), "gsi2pk": UnicodeAttribute(),
+        "gsi_sk": UnicodeAttribute(), "by_pipeline": PipelineJobsIndexByPipeline(), "catalog": CatalogIndex(),
+        "due": DueIndex(),
+    })
 
     class EventItem(Keyed):
         Meta = make_meta()

@@ -8,7 +8,6 @@ endpoint under the configured name. It is idempotent: an existing table is kept.
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,9 @@ JOBS_TABLE_LOGICAL_ID = "JobsTable"
 
 def template_path() -> Path:
     """``PIPELINEJOBS_TEMPLATE`` or the template.yaml of the source tree this package is in."""
-    if os.environ.get("PIPELINEJOBS_TEMPLATE"):
-        return Path(os.environ["PIPELINEJOBS_TEMPLATE"])
+    template = Config.current().template
+    if template:
+        return Path(template)
     for parent in Path(__file__).resolve().parents:
         if (parent / "template.yaml").is_file():
             return parent / "template.yaml"

@@ -47,6 +47,7 @@ from ..orchestration.launch import start_run, stop_run
 from ..orchestration.spec import TaskSpec
 from ..records import now_iso
 from ..service import get_store, handle_event
+from ..storage.models import JOB_SK
 from . import items, progress, refs
 from .items import Table, delete_action, put_action, update_action
 from .model import FAILED, FINISHED, RUNNING
@@ -106,7 +107,7 @@ class Consumer:
         keys = items.from_attributes(stream.get("Keys"))
         old, new = items.from_attributes(stream.get("OldImage")), items.from_attributes(stream.get("NewImage"))
         pk, sk = keys.get("pk", ""), keys.get("sk", "")
-        if sk == "JOB":
+        if sk == JOB_SK:
             if new.get("workflow"):
                 self.job_changed(old, new)
         elif pk.startswith("WF#"):
