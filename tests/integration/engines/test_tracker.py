@@ -62,7 +62,8 @@ def test_a_failed_run_then_its_re_run_duplicates_and_alias_order_change_nothing(
     assert (b.parents, c.parents) == ([a.uuid], [b.uuid])
     assert (a.state, b.state, c.state) == ("FINISHED", "FINISHED", "FAILED")
     assert b.data == {"rule": "b", "input": ["a.txt"]}
-    assert history(a.uuid) == ["create", "update", "run", "finish"] and history(c.uuid) == ["create", "update", "run", "fail"]
+    assert history(a.uuid) == ["create", "update", "run", "finish"]
+    assert history(c.uuid) == ["create", "update", "run", "fail"]
 
     # A re-run (a new session: attempt 2) runs c again and d for the first time; its info comes first this time.
     rerun = [run("started", "s2"), run("progress", "p2", expected=2, planned={"c": 1, "d": 1}),

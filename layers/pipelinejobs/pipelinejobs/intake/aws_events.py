@@ -32,12 +32,12 @@ A failed asynchronous invocation of a Lambda task (its ``OnFailure`` destination
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import failures
+from ..config import Config
 from ..engines import healthomics, stepfunctions
 from ..engines.aws_runs import compact, iso_millis
 from ..engines.model import RunEvent, TaskEvent
@@ -178,7 +178,7 @@ def _executions(event: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _ours() -> str | None:
     """Our job state machine: its executions are orchestration's to track (see orchestration.launch)."""
-    return os.environ.get("PIPELINEJOBS_STATE_MACHINE_ARN")
+    return Config.current().state_machine_arn
 
 
 #: The messages each kind of AWS event stands for, by its ``source`` and ``detail-type``.
