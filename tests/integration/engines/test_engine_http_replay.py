@@ -120,6 +120,37 @@ def test_a_nextflow_run_with_a_retry_ends_finished_whatever_the_order(webhook, p
     assert history(jobs["FASTQC (s1)"].uuid) == ["create", "run", "finish"]  # completed first: run implied
 
 
+def test_a_resumed_nextflow_launch_runs_its_failed_task_again_as_the_next_attempt(webhook, pipeline):
+    """``nextflow run -resume`` keeps the runId and starts a new launch (a new runName), whose tasks count their
+    attempts from 1 again: the task that failed in the first launch is the same job, and its run in the
+    second is its next attempt (ordered by when it was submitted), not a late word of the first."""
+    record, token, until = pipeline
+    run_id, path = "7c1f0e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b", f"/engines/nextflow/{record.uuid}/{token}"
+
+    def launch(name: str, submit: int, status: str, exit_code: int) -> list[dict[str, Any]]:
+        trace = {"task_id": 1, "name": "QUANT (s1)", "process": "QUANT", "tag": "s1", "attempt": 1,
+                 "hash": f"{submit % 100:02d}/ab12", "submit": submit, "start": submit + 1000}
+        workflow = {"success": status == "COMPLETED", "errorMessage": None if exit_code == 0 else "QUANT failed"}
+        return [{"runName": name, "runId": run_id, "event": "started", "utcTime": "2026-11-26T04:00:00Z"},
+                {"runName": name, "runId": run_id, "event": "process_submitted",
+                 "trace": {**trace, "status": "SUBMITTED"}},
+                {"runName": name, "runId": run_id, "event": "process_started", "trace": {**trace, "status": "RUNNING"}},
+                {"runName": name, "runId": run_id, "event": "process_completed",
+                 "trace": {**trace, "status": status, "exit": exit_code, "complete": submit + 9000}},
+                {"runName": name, "runId": run_id, "event": "completed", "metadata": {"workflow": workflow}}]
+
+    first, resumed = launch("sad_turing", 1795779720000, "FAILED", 1), launch("happy_hopper", 1795783320000,
+                                                                             "COMPLETED", 0)
+    for message in first + resumed + first:  # the first launch's words again, late: they change nothing
+        send(webhook, request(path, json.dumps(message)))
+    uuid = tracker.workflow_uuid("nextflow", record.uuid, run_id)
+    wf = until(lambda: (w := workflows.get(uuid)).counts.get("FINISHED") == 1 and w, what="the job counted")
+    assert (wf.state, wf.name) == ("FINISHED", "sad_turing")  # a workflow keeps the name it was announced with
+    job = pipelinejobs.get_job(wf.jobs["QUANT"][0])
+    assert job.record.state == "FINISHED"
+    assert history(job.uuid) == ["create", "update", "run", "fail", "reset", "ready", "update", "run", "finish"]
+
+
 def test_a_failed_nextflow_run_ends_failed_with_its_error_and_the_token_is_kept_nowhere(webhook, pipeline,
                                                                                        monkeypatch):
     record, token, until = pipeline

@@ -53,7 +53,8 @@ def test_the_readme_s_params_is_read_as_parameters():
 
 def test_a_task_is_a_job_named_after_its_process_and_tag_in_the_node_of_its_process():
     (submitted,) = tasks(nextflow.events(message(SUCCEEDED, "process_submitted", "QUANT (s1)")))
-    assert (submitted.event, submitted.task, submitted.name, submitted.attempt) == ("update", "QUANT (s1)", "QUANT", 1)
+    assert (submitted.event, submitted.task, submitted.name) == ("update", "QUANT (s1)", "QUANT")
+    assert submitted.attempt == submitted.data["submit"] and submitted.data["attempt"] == 1  # ordered by submission
     kept = submitted.data
     assert kept["native_id"].startswith("a3f1e2d4-") and kept["hash"] and kept["workdir"].startswith("/home/ana")
     assert (kept["cpus"], kept["memory"], kept["queue"]) == (2, 4294967296, "spot-queue")
@@ -83,7 +84,8 @@ def test_a_retry_is_the_next_attempt_of_the_same_job():
     second = tasks(nextflow.events(message(SUCCEEDED, "process_completed", "QUANT (s2)", attempt=2)))
     assert [e.event for e in first + second] == ["run", "fail", "run", "finish"]
     assert {e.task for e in first + second} == {"QUANT (s2)"}
-    assert [e.attempt for e in first + second] == [1, 1, 2, 2]
+    assert [e.data["attempt"] for e in first + second] == [1, 1, 2, 2]
+    assert first[0].attempt == first[1].attempt < second[0].attempt == second[1].attempt  # the tracker's order
     assert not {e.key for e in first} & {e.key for e in second}
     assert first[-1].data["task_id"] != second[-1].data["task_id"]
     fail = first[-1].data

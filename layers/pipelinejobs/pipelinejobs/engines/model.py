@@ -61,7 +61,8 @@ class TaskEvent:
     #: an event that has only an alias waits until an event naming both the alias and the task arrives
     #: (Snakemake sends ``job_started`` before the ``job_info`` that says which rule it is).
     alias: str | None = None
-    #: The engine's attempt number when it counts them (Nextflow's ``attempt``), else None.
+    #: Orders the task's attempts, when the engine has more than one: a number that grows with each (Snakemake's
+    #: session, Nextflow's submit time, which also grows across a ``-resume``'s launches), else None.
     attempt: int | None = None
     #: The event's data (exit code, resources, native id...), kept in the job's history.
     data: dict[str, Any] = field(default_factory=dict)

@@ -156,6 +156,10 @@ def _task_events(run: str, launch: str | None, event: str, trace: Mapping[str, A
     the step (a finish needs a run before it; a fail implies one only if the trace says the task started)."""
     process = required_text(trace, "process", "trace.process")
     attempt = optional_int(trace, "attempt", "trace.attempt")
+    # The tracker orders a task's attempts by this: when the attempt was submitted, which grows with each retry
+    # and across a -resume's launches too (whose attempts count from 1 again); Nextflow's own count is kept in
+    # the data and the keys.
+    submitted = optional_int(trace, "submit", "trace.submit")
     exit_code = optional_int(trace, "exit", "trace.exit")
     task = _task_name(trace, process)
     data = {**kept(trace, TRACE_FIELDS), **({"utcTime": at} if isinstance(at, str) else {})}
@@ -168,6 +172,6 @@ def _task_events(run: str, launch: str | None, event: str, trace: Mapping[str, A
         steps.append(ENDED)
     return [TaskEvent(engine=ENGINE, run=run, event=STEP_EVENTS.get(step, end),
                       key=event_key(ENGINE, run, launch, task, attempt, step), task=task, name=process,
-                      attempt=attempt,
+                      attempt=submitted if submitted is not None else attempt,
                       data={**data, **_end_data(trace, exit_code, end, task)} if step == ENDED else data)
             for step in steps]

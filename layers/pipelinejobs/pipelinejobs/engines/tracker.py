@@ -293,7 +293,7 @@ class _Tracker:
         job = self.store.get_job(job_uuid)
         if job is not None and job.state != "CREATED":
             base = f"{event.engine}#{event.run}#{event.task}#{event.attempt}"
-            reason = {"reason": f"{event.engine} runs it again (attempt {event.attempt})"}
+            reason = {"reason": f"{event.engine} runs it again"}
             self._send(job_uuid, "reset", reason, event_id(base, "reset"))
             self._send(job_uuid, "ready", {}, event_id(base, "ready"))
         self.table.transact([

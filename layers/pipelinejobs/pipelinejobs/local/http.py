@@ -182,6 +182,10 @@ class ApiServer:
                     request = Request(self.command, self.path, list(self.headers.items()), self.rfile.read(length),
                                       self.client_address[0], self.request_version)
                     answer = dispatch(request, routes)
+                # Logged before the answer is sent: a client that has its answer finds the line written (the
+                # request threads are daemons, which stopping the server does not wait for).
+                access_log.info("%s %s %d (%.0f ms)", self.command, redact(self.path), answer.status,
+                                (time.monotonic() - started) * 1000)  # callbacks carry ?token=
                 self.send_response(answer.status)
                 for name, value in answer.headers:
                     if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -190,8 +194,6 @@ class ApiServer:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(answer.body)
-                access_log.info("%s %s %d (%.0f ms)", self.command, redact(self.path), answer.status,
-                                (time.monotonic() - started) * 1000)  # callbacks carry ?token=
 
             def __getattr__(self, name: str) -> Any:
                 """Every method, TRACE and made-up ones too, is routed: API Gateway answers a method no route
@@ -201,7 +203,7 @@ class ApiServer:
                 raise AttributeError(name)
 
             def log_request(self, *args: Any) -> None:
-                """Logged by _serve, once the answer is written."""
+                """Logged by _serve, once the answer is made."""
 
             def log_message(self, format: str, *args: Any) -> None:
                 """What http.server says of a request it could not parse."""
