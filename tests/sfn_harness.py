@@ -159,12 +159,15 @@ def moto_batch_queue(role_arn: str) -> dict[str, str]:
     return {"jobQueue": "pipelinejobs-queue", "jobDefinition": "pipelinejobs-align"}
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition",
+               interval: float = 0.01) -> Any:
+    """``predicate``'s value once it is true, checked every ``interval`` s; AssertionError naming ``what`` after
+    ``timeout`` s. The one wait of the tests: work done by threads or processes of their own is awaited so."""
     deadline = time.monotonic() + timeout
     while not (value := predicate()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
+        time.sleep(interval)
     return value
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sfn_harness import Harness
+from sfn_harness import Harness, wait_until
 
 import pipelinejobs
 from pipelinejobs import workflows
@@ -97,12 +97,7 @@ class Stack:
             time.sleep(0.05)
 
     def until(self, predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        while not (value := predicate()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-            time.sleep(0.05)
-        return value
+        return wait_until(predicate, timeout, what, interval=0.05)
 
     def executions(self) -> list[dict[str, Any]]:
         """Every execution of the job state machine, in one page of up to 1,000 (moto's paginated listing lost

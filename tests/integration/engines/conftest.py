@@ -3,12 +3,12 @@ local stack does), so node counts and states are the ones readers see."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
+from sfn_harness import wait_until
 from workflows_support import template_filters
 
 from pipelinejobs import clients, create_tables, service
@@ -18,12 +18,7 @@ from pipelinejobs.workflows import release
 
 def until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
     """``predicate``'s value once it is true (the consumer writes node counts a moment after the events)."""
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
-    return value
+    return wait_until(predicate, timeout, what, interval=0.05)
 
 
 @pytest.fixture

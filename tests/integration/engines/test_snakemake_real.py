@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 from localstack_process import Stack, running_stack
+from sfn_harness import wait_until
 
 from pipelinejobs import tokens
 from pipelinejobs.engines import tracker
@@ -63,12 +63,7 @@ def snakemake(stack: Stack, workdir: Path, pipeline: str, *args: str, fail: bool
 
 
 def until(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-    return value
+    return wait_until(check, timeout, what, interval=0.5)
 
 
 def settled(stack: Stack, uuid: str, counts: dict[str, int]) -> dict[str, Any]:
