@@ -59,6 +59,37 @@ def test_a_state_machine_can_run_more_than_once(sfn: Harness):
     assert [sfn.finish(r["executionArn"])["status"] for r in runs] == ["SUCCEEDED", "SUCCEEDED"]
 
 
+def test_two_starts_of_one_name_at_once_are_one_execution(sfn: Harness, monkeypatch: pytest.MonkeyPatch):
+    """AWS checks an execution's name atomically; moto checks it, then adds the execution: two starts at once (a
+    workflow record handled twice at once) both passed and the job ran twice. The check is slowed here so the
+    two starts always overlap."""
+    from moto.stepfunctions.models import StateMachine
+
+    machine = tiny_machine(sfn, {"Wait": {"Type": "Wait", "Seconds": 60, "End": True}}, "named-once")
+    check = StateMachine._handle_name_input_idempotency
+
+    def slow_check(self, *args, **kwargs):
+        found = check(self, *args, **kwargs)
+        time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(StateMachine, "_handle_name_input_idempotency", slow_check)
+    together, arns = threading.Barrier(2), []
+
+    def start() -> None:
+        together.wait()
+        arns.append(sfn.sfn.start_execution(stateMachineArn=machine, name="job-run", input="{}")["executionArn"])
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(arns) == 2 and len(set(arns)) == 1
+    assert len(sfn.sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+
+
 def test_service_integration_parameters_reach_boto_with_its_casing(sfn: Harness):
     machine = tiny_machine(sfn, {
         "Child": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from .. import frontdoor, observability, redaction, runner_status, tokens
+from .. import frontdoor, identity, observability, redaction, runner_status, tokens
 from ..config import Config
 from ..engines import access, agave, cromwell, nextflow, snakemake, tracker
 from ..engines.model import RunEvent, TaskEvent
@@ -112,8 +112,8 @@ def nextflow_weblog(pipeline: str, token: str) -> dict[str, Any]:
 def nextflow_weblog_basic() -> dict[str, Any]:
     """Nextflow's ``weblog.basicToken "<pipeline_uuid>:<token>"``: the address without them, HTTP Basic instead."""
     credentials = tokens.basic(router.current_event.headers.get("authorization"))
-    if credentials is None:
-        raise Unauthorized(BAD_TOKEN)
+    if credentials is None or not identity.UUID.fullmatch(credentials[0]):
+        raise Unauthorized(BAD_TOKEN)  # a user that is no pipeline's uuid is a bad credential, like a bad password
     return _track(nextflow.ENGINE, *credentials, nextflow.events)
 
 

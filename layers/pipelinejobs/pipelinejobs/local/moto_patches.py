@@ -26,6 +26,10 @@ checks each change still takes effect.
   execution stays RUNNING. AWS aborts it at once. Here a stop also interrupts the execution's callback
   waits, and a stopped program stays stopped (the interrupted Task's "timeout" does not turn it into a
   failure), so it ends ABORTED (a killed workflow's, or job's, callback-mode execution included).
+* ``StartExecution`` with a name checks that no execution has it, then adds its own: two calls at once
+  (a record handled twice at once, each starting the same job's run) both pass the check and run the job
+  twice. AWS's check is atomic (the same name and input while running: the same execution; closed:
+  ``ExecutionAlreadyExists``). Here starts are serialised, so the second finds the first.
 * moto's EventBridge rules deliver to SQS, logs and other buses but raise NotImplementedError for
   a Lambda target; here a Lambda target is invoked (asynchronously, as EventBridge does), so the
   template's ``EventBridgeRule`` events reach their function.
@@ -67,6 +71,8 @@ TRANSACT = "transact_write_items"
 #: DynamoDBBackend methods that write; each holds _DYNAMODB_WRITES while it runs.
 DYNAMODB_WRITERS = ("put_item", "update_item", "delete_item", TRANSACT)
 _DYNAMODB_WRITES = threading.RLock()
+#: Held while an execution is started (its name checked and its execution added).
+_EXECUTION_STARTS = threading.RLock()
 
 
 def check_version() -> None:
@@ -105,7 +111,10 @@ def apply(functions: MutableMapping[str, Handler] | None = None) -> Patches:
     patches.replace(StateTaskService, "_normalise_parameters", normalise_to_boto_shape)
     for name in DYNAMODB_WRITERS:
         write = getattr(DynamoDBBackend, name)
-        patches.replace(DynamoDBBackend, name, _serialised(_keeping_streams(write) if name == TRANSACT else write))
+        patches.replace(DynamoDBBackend, name,
+                        _serialised(_keeping_streams(write) if name == TRANSACT else write, _DYNAMODB_WRITES))
+    patches.replace(sfn_parser_models.StepFunctionsParserBackend, "start_execution",
+                    _serialised(sfn_parser_models.StepFunctionsParserBackend.start_execution, _EXECUTION_STARTS))
     patches.replace(Rule, "send_to_targets", _with_lambda_targets(Rule.send_to_targets))
     patches.replace(ParserExecution, "stop", _stop_interrupting_callbacks(ParserExecution.stop))
     for name in ("set_error", "set_timed_out"):
@@ -150,10 +159,10 @@ def normalise_to_boto_shape(self: StateTaskService, parameters: dict, boto_servi
     self._to_boto_request(parameters, _input_shape(service, action))
 
 
-def _serialised(write: Callable[..., Any]) -> Callable[..., Any]:
+def _serialised(write: Callable[..., Any], lock: threading.RLock) -> Callable[..., Any]:
     @functools.wraps(write)
     def serialised(*args: Any, **kwargs: Any) -> Any:
-        with _DYNAMODB_WRITES:
+        with lock:
             return write(*args, **kwargs)
 
     return serialised
