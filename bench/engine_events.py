@@ -13,7 +13,8 @@ Figures, per message kind: DynamoDB requests, and the capacity they consumed (ev
 ``ReturnConsumedCapacity=TOTAL`` by a botocore hook: the tracker's own client and the store's), over the
 ordinary tasks (``work``: N - 2 of them, each reading one input), and apart for ``split`` (the first task
 of the run and of its node) and ``merge`` (a fan-in reads N - 2 ``OUT#`` items, in BatchGetItems of 100,
-draws its edges and creates a job with N - 2 parents: its cost grows with its inputs by design).
+draws its edges and creates a job with N - 2 parents: its cost grows with its inputs by design), and the
+run's end (``workflow_success``: the workflow and its nodes read in one Query, whatever the tasks).
 
 Goal (a count goal, benchkit.Verdicts): an ordinary task's events cost the same in the large run as in
 the small one: requests, WCU and RCU per message of each kind, large / small, within 5% of 1. Events/s (all
@@ -108,6 +109,8 @@ class Result:
     seconds: float
     messages: int
     summary: dict[str, Any]
+    #: (requests, WCU, RCU) of the run's end (``workflow_success``: the workflow and its nodes in one Query).
+    end: tuple[int, float, float]
 
     def task(self, rule: str) -> tuple[float, float, float]:
         """Per task of ``rule``: requests, WCU, RCU over all its messages."""
@@ -145,9 +148,11 @@ def run(size: int, pipeline: Any, meter: CapacityMeter) -> Result:
                 cost.by_operation[operation] += n - before.get(operation, 0)
         count += 1
     seconds = time.perf_counter() - started
-    end = tracker.apply(snakemake.events(form(run_id, {"level": "workflow_success"})), pipeline, source=ENGINE,
-                        config=config)
-    return Result(size=size, costs=dict(costs), seconds=seconds, messages=count, summary=end)
+    before = meter.snapshot()
+    summary = tracker.apply(snakemake.events(form(run_id, {"level": "workflow_success"})), pipeline, source=ENGINE,
+                            config=config)
+    end = tuple(after - was for after, was in zip(meter.snapshot(), before, strict=True))
+    return Result(size=size, costs=dict(costs), seconds=seconds, messages=count, summary=summary, end=end)
 
 
 def check(result: Result) -> list[str]:
@@ -223,6 +228,8 @@ def report(results: list[Result]) -> None:
               + "; ".join(f"{rule} {r:.1f} / {w:.1f} / {c:.1f}" for rule, (r, w, c) in per_task.items())
               + f". {result.messages} messages in {result.seconds:.1f} s: {result.messages / result.seconds:.1f} "
               "events/s (a figure, not a goal)")
+        print(f"run of {result.size}: its end (workflow_success): {result.end[0]} requests, {result.end[1]:.1f} WCU, "
+              f"{result.end[2]:.1f} RCU")
 
 
 if __name__ == "__main__":
