@@ -142,3 +142,19 @@ def test_throttling_is_a_503_and_sending_again_finishes_the_work(dynamodb_faults
     assert door("POST", "update_workflow_status", form=form)[0] == 200
     wf = workflows.get(tracker.workflow_uuid("snakemake", pipeline, created["name"]))
     assert history(wf.jobs["a"][0]) == ["create", "update"]
+
+
+def test_a_fan_in_of_thousands_of_files_is_tracked_its_data_keeping_the_first_of_them(door):
+    """A merge of 2,000 files: its job_info's input list (~36 KB as JSON) is over an event's data limit, and was
+    refused with a 413 (the task never tracked). The job keeps the first files that fit and the count."""
+    status, created = door("GET", "create_workflow")
+    shards = [f"work/{n:06d}.txt" for n in range(2000)]
+    info = {"level": "job_info", "jobid": 0, "name": "merge", "input": shards, "output": ["merged.txt"],
+            "wildcards": {}, "threads": 1}
+    status, answer = door("POST", "update_workflow_status", form={"msg": json.dumps(info), "id": created["id"]})
+    assert status == 200, answer
+    wf = workflows.get(tracker.workflow_uuid("snakemake", door.pipeline, created["name"]))
+    data = pipelinejobs.get_job(wf.jobs["merge"][0]).data
+    assert data["input_total"] == 2000 and 0 < len(data["input"]) < 2000
+    assert data["input"] == shards[:len(data["input"])] and data["output"] == ["merged.txt"]
+    assert "output_total" not in data

@@ -35,6 +35,13 @@ JOB_EVENTS = {"job_started": "run", "job_finished": "finish", "job_error": "fail
 RUN_LEVELS = {"progress": RUN_PROGRESS, "workflow_success": RUN_FINISHED, "error": RUN_FAILED}
 #: What of a ``job_info`` record goes into its job's data.
 JOB_DATA = ("rule", "wildcards", "threads", "resources", "input", "output", "log")
+#: Its lists of files, which grow with the run (a fan-in reads every file of the tasks before it).
+FILE_LISTS = ("input", "output", "log")
+#: Bytes (as JSON) of each file list kept in the job's data: the first files that fit, and ``<list>_total``
+#: when some were left out. Whole, a fan-in's list outgrows an event's data (MAX_DATA_BYTES: ~1,800 paths of
+#: 15 characters), and its job_info would be refused (413), its task never tracked; every input still names
+#: the task's parents (``TaskEvent.inputs``).
+FILES_KEPT_BYTES = 8 * 1024
 
 
 def workflow_id(run: str, session: int) -> str:
@@ -108,9 +115,22 @@ def _job_info(run: str, session: int, msg: Mapping[str, Any]) -> list[TaskEvent]
             raise InvalidEvent.single(f"msg.{name}", "must be a list of file names")
         files[name] = tuple(value)
     data = {"rule": rule, **{name: msg[name] for name in JOB_DATA if name in msg and name != "rule"}}
+    for name in FILE_LISTS:
+        if isinstance(data.get(name), list):
+            data |= _files_kept(name, data[name])
     return [TaskEvent(engine=ENGINE, run=run, event="update", key=f"{session}#job_info#{jobid}",
                       task=compact_json([rule, wildcards]), name=rule, alias=f"{session}:{jobid}", attempt=session,
                       data=data, inputs=files["input"], outputs=files["output"])]
+
+
+def _files_kept(name: str, paths: list[Any]) -> dict[str, Any]:
+    """``{name: the first paths that fit in FILES_KEPT_BYTES}``, and ``{name}_total`` if that is not all."""
+    size = 2  # the brackets
+    for kept, path in enumerate(paths):
+        size += len(compact_json(path).encode()) + 1
+        if size > FILES_KEPT_BYTES:
+            return {name: paths[:kept], f"{name}_total": len(paths)}
+    return {name: paths}
 
 
 def _run_event(run: str, session: int, msg: Mapping[str, Any]) -> list[RunEvent]:
