@@ -131,13 +131,14 @@ def list_workflows(out: Output, state: str | None, since: Any, wide: bool) -> No
 
 @workflow.command("kill")
 @click.argument("uuid", metavar="WORKFLOW", type=WORKFLOW)
+@click.option("--reason", help="Why, after who killed it, in its `stopped` and its killed jobs' reason.")
 @click.pass_obj
-def kill(out: Output, uuid: str) -> None:
+def kill(out: Output, uuid: str, reason: str | None) -> None:
     """KILLED at once: nothing new starts, and its running jobs are killed (executions stopped, tasks
-    cancelled). Killing an ended workflow changes nothing."""
+    cancelled). An engine's run whose engine died unheard is closed so. Killing it again changes nothing."""
     from .. import workflows
 
-    _said(out, workflows.kill(uuid))
+    _said(out, workflows.kill(uuid, reason=reason))
 
 
 @workflow.command("rerun")
@@ -145,7 +146,8 @@ def kill(out: Output, uuid: str) -> None:
 @click.pass_obj
 def rerun(out: Output, uuid: str) -> None:
     """Run the failed and killed jobs again as their next attempts, and everything downstream of them;
-    finished jobs are reused, not rerun. The workflow is RUNNING again."""
+    finished jobs are reused, not rerun. The workflow is RUNNING again. An engine's run is refused: re-run
+    the engine."""
     from .. import workflows
 
     _said(out, workflows.rerun(uuid))

@@ -24,6 +24,10 @@ its partition holds:
   on the alias being unbound, and binding reads the parked events after it: either order ends the same.
 * ``EV#<sha of key>``: a run event's marker: a ``started`` reopens an ended workflow (a re-run) once, not again
   on redelivery.
+
+A run a user killed (``workflows.kill``: the workflow KILLED with ``killed_by``, its live jobs failed as killed,
+for an engine that will never say its run ended) hears nothing more of its engine but a new ``started``: a late
+task event or run end would undo the kill (a new attempt reopens a failed job, a new task starts one).
 """
 
 from __future__ import annotations
@@ -127,6 +131,8 @@ class _Tracker:
         uuid, record = self.workflow(event.engine, event.run, event.name)
         if event.kind == RUN_STARTED:
             return self._started(uuid, record, event)
+        if record.get("killed_by"):
+            return IGNORED  # a user killed the run (workflows.kill): only a new start of it is heard
         if event.kind == RUN_PROGRESS:
             self._progress(uuid, event)
             return APPLIED
@@ -144,12 +150,12 @@ class _Tracker:
         now = now_iso()
         reopened = self.table.transact([marker, update_action(
             uuid, items.WORKFLOW_SK, "SET state = :running, updated = :now, gsi_sk = :key, announced = :zero "
-                                     "REMOVE expected, stopped, failed_nodes",
+                                     "REMOVE expected, stopped, failed_nodes, killed_by",
             condition="state <> :running",
             params={":running": RUNNING, ":now": now, ":zero": 0,
                     ":key": items.gsi_sk(RUNNING, record["created"], uuid)})])
         if reopened:
-            self._workflows[uuid] = {**record, "state": RUNNING, "announced": 0}
+            self._workflows[uuid] = {**record, "state": RUNNING, "announced": 0, "killed_by": None}
         return APPLIED if reopened else IGNORED
 
     def _progress(self, uuid: str, event: RunEvent) -> None:
@@ -205,7 +211,9 @@ class _Tracker:
     # ---- tasks ------------------------------------------------------------------------
 
     def task(self, event: TaskEvent) -> str:
-        uuid, _ = self.workflow(event.engine, event.run)
+        uuid, record = self.workflow(event.engine, event.run)
+        if record.get("killed_by"):
+            return IGNORED  # a user killed the run: a late word of it would start or reopen a job of it
         if event.task is None:
             if event.alias is None:
                 raise InvalidEvent.single("task", "an engine's task event names neither its task nor an alias")

@@ -29,6 +29,7 @@ from ..clients import client
 from ..config import Config
 from ..creation import callback_url
 from ..errors import ConfigurationError, PreconditionFailed
+from ..failures import Failure
 from ..launchers import get_launcher
 from ..records import JobRecord
 from ..service import get_store, handle_event
@@ -102,17 +103,19 @@ def webhook_url(uuid: str, config: Config | None = None) -> str:
 
 def stop_run(uuid: str, reason: str, config: Config | None = None,
              still: Callable[[], bool] | None = None) -> bool:
-    """Fail a live job with ``reason`` and release it from its run, then stop its execution and cancel its
-    task, as ``orchestration.kill`` does. False if the job had ended (nothing written), or if ``still`` (asked
-    after the job is read, before it is failed) says the stop no longer holds: the fail expects the job as
-    read, so a job that a later start (a workflow's rerun) readied after that question is left alone."""
+    """Fail a live job with ``reason`` (its failure ``killed``, as a kill's) and release it from its run, then stop
+    its execution and cancel its task, as ``orchestration.kill`` does. False if the job had ended (nothing
+    written), or if ``still`` (asked after the job is read, before it is failed) says the stop no longer holds:
+    the fail expects the job as read, so a job that a later start (a workflow's rerun) readied after that
+    question is left alone."""
     store = get_store(config)
     for _ in range(5):
         job = store.get_job(uuid)
         if "fail" not in fsm.allowed_events(job.state) or (still is not None and not still()):
             return False
         try:
-            handle_event({"uuid": uuid, "event": "fail", "data": {"reason": reason, "attempt": job.attempt}},
+            handle_event({"uuid": uuid, "event": "fail",
+                          "data": {"reason": reason, "attempt": job.attempt, "failure": Failure.KILLED}},
                          trusted=True, source=SOURCE, config=config, fields={"run_id": None, "task_token": None},
                          expect={"state": job.state, "run_id": job.run_id, "generation": job.generation})
             break

@@ -102,15 +102,17 @@ def list(state: str | None = None, since: datetime | str | None = None, *,
     return sorted(found, key=lambda w: (w.created, w.uuid), reverse=True)
 
 
-def kill(uuid: str, *, config: Config | None = None) -> Workflow:
-    """Stop the workflow: KILLED at once, nothing new starts, its running jobs are killed."""
-    control.kill(uuid, config=config)
+def kill(uuid: str, *, reason: str | None = None, config: Config | None = None) -> Workflow:
+    """Stop the workflow: KILLED at once, nothing new starts, its running jobs are killed; ``stopped`` says by
+    whom (the caller's user name) and ``reason``. An engine's run is closed so (its engine died unheard)."""
+    control.kill(uuid, reason=reason, config=config)
     return get(uuid, config=config)
 
 
 def rerun(uuid: str, *, config: Config | None = None) -> Workflow:
     """Run the failed and killed jobs again (their next attempts), and everything downstream of them;
-    finished jobs are reused. The workflow is RUNNING again."""
+    finished jobs are reused. The workflow is RUNNING again. An engine's run is refused (409): only its engine
+    can run it again."""
     control.rerun(uuid, config=config)
     return get(uuid, config=config)
 
